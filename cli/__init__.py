@@ -1,0 +1,1 @@
+"""Command-line interface: `numerous` and `numerous-bootstrap`."""

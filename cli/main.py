@@ -1,0 +1,88 @@
+"""`numerous`: run an app, export the built-in templates."""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import click
+
+from numerous.apps._dev import DevServer
+from numerous.apps._templating import export_templates
+
+from ._serve import load_app, serve
+
+
+def _version() -> str:
+    try:
+        return version("numerous-apps")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="numerous")
+def cli() -> None:
+    """Numerous Apps: reactive web apps in plain Python."""
+
+
+@cli.command()
+@click.argument("app_file", type=click.Path(dir_okay=False, path_type=Path), default="app.py")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, help="Port to bind.")
+@click.option("--app", "attribute", default=None, help="Name of the app object in the file.")
+@click.option("--root-path", default="", help="Path prefix set by a reverse proxy.")
+@click.option("--proxy-headers/--no-proxy-headers", default=True, show_default=True,
+              help="Trust X-Forwarded-* headers from --forwarded-allow-ips.")
+@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
+              help="Proxies whose X-Forwarded-* headers are trusted.")
+def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: str,
+        proxy_headers: bool, forwarded_allow_ips: str) -> None:
+    """Serve APP_FILE for production: no reload; sessions closed on shutdown."""
+    app = load_app(app_file, attribute)
+    serve(app, host, port, root_path=root_path, proxy_headers=proxy_headers,
+          forwarded_allow_ips=forwarded_allow_ips)
+
+
+@cli.command()
+@click.argument("app_file", type=click.Path(dir_okay=False, path_type=Path), default="app.py")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, help="Port to bind.")
+@click.option("--app", "attribute", default=None, help="Name of the app object in the file.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the app in a browser.")
+def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browser: bool) -> None:
+    """Serve APP_FILE with hot reload.
+
+    Saving a template or static file reloads open pages; saving a Python file in the app's
+    folder runs the app again and reloads them, keeping the values typed into widgets.
+    A file that fails to load shows its traceback in the browser until it is fixed.
+    """
+    if not app_file.is_file():
+        raise click.ClickException(f"{app_file} does not exist")
+    server = DevServer(app_file, attribute)
+    url = f"http://{host}:{port}/"
+    click.echo(f"Dev server for {app_file} on {url} (watching {server.folder})")
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, [url]).start()
+    serve(server, host, port, log_level="info")
+
+
+@cli.command("export-templates")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--force", is_flag=True, help="Overwrite files that differ from the built-ins.")
+def export_templates_command(directory: Path, force: bool) -> None:
+    """Copy the built-in templates and numerous-base.css into DIRECTORY for customisation."""
+    report_export(export_templates(directory, overwrite=force))
+
+
+def report_export(results: list[tuple[Path, str]]) -> None:
+    for path, status in results:
+        note = {"written": "written", "same": "unchanged",
+                "kept": "kept (yours differs; --force to overwrite)"}[status]
+        click.echo(f"  {path}: {note}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,14 @@
+"""Numerous Apps: reactive web apps in plain Python.
+
+An app is a `run_app()` function that builds anywidget widgets and returns them by name, and a
+Jinja2 template that places them with `{{ name }}`. `create_app()` turns the two into a FastAPI
+application in which every browser session gets its own widgets on its own thread.
+"""
+
+from __future__ import annotations
+
+from ._app import NumerousApp, create_app
+from ._multi import combine_apps
+from ._sessions import SessionLimits
+
+__all__ = ["NumerousApp", "SessionLimits", "combine_apps", "create_app"]

@@ -1,0 +1,316 @@
+"""`create_app`: an app's template and widgets served as a FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import runpy
+import secrets
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from . import _comm
+from ._assets import ASSETS, Asset, client_files, content_hash
+from ._connection import StarletteConnection
+from ._session import AppError, Builder
+from ._sessions import AtCapacity, SessionLimits, SessionManager
+from ._socket import serve_connection
+from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
+from ._protocol import PROTOCOL_VERSION
+
+logger = logging.getLogger("numerous.apps")
+
+CLIENT_COOKIE = "numerous_client"
+_NO_STORE = {"Cache-Control": "no-store"}
+_REVALIDATE = "no-cache"
+
+
+class NumerousApp(FastAPI):
+    """A FastAPI application serving one Numerous app. `app.numerous` is its runtime."""
+
+    numerous: AppRuntime
+
+
+class AppRuntime:
+    """Everything one app needs at run time: its template, widgets builder and sessions."""
+
+    def __init__(self, *, templates: Templates, builder: Builder, dev: bool,
+                 limits: SessionLimits, base_dir: Path, theme_css: str | None,
+                 path_prefix: str) -> None:
+        self.templates = templates
+        self.builder = builder
+        self.dev = dev
+        self.base_dir = base_dir
+        self.theme_css = theme_css
+        self.path_prefix = path_prefix.rstrip("/")
+        self.sessions = SessionManager(limits, dev=dev)
+        self.mount_prefix = ""
+        """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
+        self.extra_stylesheets: list[str] = []
+        self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
+        """Dev mode: widget values of a browser's previous session, by owner, to restore."""
+
+    def base_css(self) -> Asset:
+        override = self.base_dir / "static" / "css" / "numerous-base.css"
+        path = override if override.is_file() else BUILTIN_STATIC_DIR / "numerous-base.css"
+        body = path.read_bytes()
+        return Asset(body, "text/css; charset=utf-8", f'"{content_hash(body)}"')
+
+    def theme(self) -> Asset:
+        body = (self.theme_css or "").encode()
+        return Asset(body, "text/css; charset=utf-8", f'"{content_hash(body)}"')
+
+
+# --- capture: apps without a generator ------------------------------------------------------
+
+_capture = threading.local()
+
+
+def _module_builder(path: Path) -> Builder:
+    """Build a session's widgets by running the app module again, as numerous-apps 0.6.2 did.
+
+    Inside that run `create_app(widgets=...)` hands its widgets over instead of building an app,
+    so every session gets its own widgets from the module's own code.
+    """
+
+    def build() -> dict[str, Any]:
+        _capture.widgets = None
+        _capture.active = True
+        try:
+            runpy.run_path(str(path), run_name="__numerous_session__")
+        finally:
+            _capture.active = False
+        widgets: dict[str, Any] | None = _capture.widgets
+        if widgets is None:
+            raise AppError(f"{path.name} did not call create_app(widgets=...) when run again")
+        return widgets
+
+    return build
+
+
+def create_app(
+    template: str,
+    dev: bool = False,
+    widgets: dict[str, Any] | None = None,
+    app_generator: Callable[[], dict[str, Any]] | None = None,
+    auth_provider: Any = None,
+    login_template: str | None = None,
+    public_routes: list[str] | None = None,
+    protected_routes: list[str] | None = None,
+    path_prefix: str = "",
+    base_dir: str | Path | None = None,
+    theme_css: str | None = None,
+    *,
+    session_grace: float = 60.0,
+    max_sessions: int | None = None,
+    limits: SessionLimits | None = None,
+) -> NumerousApp:
+    """Serve `template` with the widgets of `app_generator()` (or `widgets`).
+
+    Every browser session gets its own widgets, built by calling `app_generator` on the
+    session's own thread; its callbacks run on that thread too. Without a generator the
+    module that calls `create_app(widgets=...)` is run again for each session, so sessions
+    still get widgets of their own.
+
+    The result is a FastAPI application: serve it with uvicorn, mount it, or add routes.
+    """
+    caller_file = sys._getframe(1).f_globals.get("__file__")  # noqa: SLF001
+    if getattr(_capture, "active", False):
+        _capture.widgets = widgets if app_generator is None else app_generator()
+        return NumerousApp()
+    folder = Path(base_dir) if base_dir is not None else (
+        Path(caller_file).resolve().parent if caller_file else Path.cwd())
+    builder = _builder(app_generator, widgets, caller_file)
+    limits = limits or SessionLimits(grace=session_grace, max_sessions=max_sessions)
+    runtime = AppRuntime(templates=Templates(folder, template), builder=builder, dev=dev,
+                         limits=limits, base_dir=folder, theme_css=theme_css,
+                         path_prefix=path_prefix)
+    return _build_fastapi(runtime, auth_provider=auth_provider)
+
+
+def _builder(app_generator: Callable[[], dict[str, Any]] | None,
+             widgets: dict[str, Any] | None, caller_file: str | None) -> Builder:
+    if app_generator is not None:
+        return app_generator
+    if widgets is None:
+        raise TypeError("create_app() needs app_generator=run_app or widgets={...}")
+    if caller_file is None:
+        raise TypeError("create_app(widgets=...) must be called from a module file; pass "
+                        "app_generator=run_app to build widgets per session instead")
+    return _module_builder(Path(caller_file).resolve())
+
+
+def _build_fastapi(runtime: AppRuntime, auth_provider: Any) -> NumerousApp:
+    _comm.install()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        sessions = runtime.sessions.close_all()
+        await asyncio.sleep(0.05)  # let senders tell their browsers
+        await asyncio.to_thread(_join_all, sessions, 2.0)
+
+    app = NumerousApp(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.numerous = runtime
+    app.add_api_route("/", _page_route(runtime), methods=["GET"], include_in_schema=False)
+    app.add_api_route("/numerous/js/{version}/{name}", _client_route, methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_route("/numerous/assets/{name}", _asset_route, methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_route("/numerous/base.css", _css_route(runtime.base_css), methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_route("/numerous/theme.css", _css_route(runtime.theme), methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_route("/favicon.ico", _favicon_route(runtime), methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_websocket_route("/numerous/ws", _socket_route(runtime))
+    app.mount("/static", StaticFiles(directory=runtime.base_dir / "static", check_dir=False),
+              name="static")
+    return app
+
+
+def _join_all(sessions: list[Any], timeout: float) -> None:
+    for session in sessions:
+        session.join(timeout / max(1, len(sessions)))
+
+
+def _base(request: Request | WebSocket) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _page_route(runtime: AppRuntime) -> Callable[[Request], Any]:
+    async def page(request: Request) -> Response:
+        token = request.cookies.get(CLIENT_COOKIE) or ""
+        fresh = len(token) < 32
+        if fresh:
+            token = secrets.token_urlsafe(24)
+        response = await _render_page(runtime, request, token)
+        if fresh:
+            response.set_cookie(CLIENT_COOKIE, token, httponly=True, samesite="lax",
+                                secure=request.url.scheme == "https", path="/")
+        return response
+
+    return page
+
+
+async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Response:
+    base = _base(request)
+    try:
+        session, built = runtime.sessions.create(runtime.builder, owner=token, base=base)
+    except AtCapacity:
+        return _error_page(runtime, base, 503, "Please try again shortly",
+                           "This app has as many visitors as it can serve right now.",
+                           retry=True)
+    try:
+        widgets = await built
+        carried = runtime.carried_values.pop(token, None)
+        if carried:
+            await session.call(lambda: session.restore_values(carried))
+        html = runtime.templates.render_page(
+            widgets, head=_head(runtime, base, widgets.values()),
+            body=_body(runtime, base, session.id, widgets))
+    except (AppError, TemplateProblem) as exc:
+        runtime.sessions.close(session)
+        logger.error("%s", exc)
+        detail = getattr(exc, "detail", "") if runtime.dev else ""
+        message = str(exc) if runtime.dev else "The app could not be started. The error is logged."
+        return _error_page(runtime, base, 500, "App error", message, traceback=detail)
+    return HTMLResponse(html, headers=_NO_STORE)
+
+
+def _head(runtime: AppRuntime, base: str, widgets: Any) -> str:
+    client = client_files()
+    lines = [f'<link rel="stylesheet" href="{base}/numerous/base.css">']
+    root = base.removesuffix(runtime.mount_prefix)
+    lines += [f'<link rel="stylesheet" href="{root}{url}">' for url in runtime.extra_stylesheets]
+    if runtime.theme_css:
+        lines.append(f'<link rel="stylesheet" href="{base}/numerous/theme.css">')
+    lines.append(f'<link rel="modulepreload" href="{base}/numerous/js/{client.version}/main.js">')
+    seen: set[str] = set()
+    for widget in widgets:
+        for trait, kind, rel in (("_esm", "js", 'rel="modulepreload"'),
+                                 ("_css", "css", 'rel="preload" as="style"')):
+            text = getattr(widget, trait, "")
+            if isinstance(text, str) and text and not text.startswith(("http:", "https:")):
+                url = f"{base}/numerous/assets/{ASSETS.register(text, kind)}"
+                if url not in seen:
+                    seen.add(url)
+                    lines.append(f'<link {rel} href="{url}">')
+    return "\n".join(lines)
+
+
+def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any]) -> str:
+    client = client_files()
+    config = {
+        "protocol": PROTOCOL_VERSION,
+        "session": session_id,
+        "base": base,
+        "ws": f"{base}/numerous/ws",
+        "widgets": {key: widget.model_id for key, widget in widgets.items()},
+        "dev": runtime.dev,
+        "grace": runtime.sessions.limits.grace,
+    }
+    return "\n".join([
+        runtime.templates.fragments(),
+        json_script("numerous-config", config),
+        f'<script type="module" src="{base}/numerous/js/{client.version}/main.js"></script>',
+    ])
+
+
+def _error_page(runtime: AppRuntime, base: str, status: int, title: str, message: str,
+                traceback: str = "", retry: bool = False) -> HTMLResponse:
+    html = runtime.templates.render_builtin(
+        "error.html.j2", title=title, error_message=message, traceback=traceback,
+        status_code=status, retry=retry, base_css_url=f"{base}/numerous/base.css")
+    headers = dict(_NO_STORE)
+    if status == 503:
+        headers["Retry-After"] = "5"
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+async def _client_route(request: Request, version: str, name: str) -> Response:
+    asset = client_files().get(version, name)
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return asset.response(request)
+
+
+async def _asset_route(request: Request, name: str) -> Response:
+    asset = ASSETS.get(name)
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return asset.response(request)
+
+
+def _css_route(source: Callable[[], Asset]) -> Callable[[Request], Any]:
+    async def css(request: Request) -> Response:
+        return source().response(request, cache_control=_REVALIDATE)
+
+    return css
+
+
+def _favicon_route(runtime: AppRuntime) -> Callable[[], Any]:
+    async def favicon() -> Response:
+        icon = runtime.base_dir / "static" / "favicon.ico"
+        if icon.is_file():
+            return Response(icon.read_bytes(), media_type="image/x-icon")
+        return Response(status_code=204)  # no icon, and no 404 in the browser's console
+
+    return favicon
+
+
+def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
+    async def socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        token = websocket.cookies.get(CLIENT_COOKIE, "")
+        await serve_connection(StarletteConnection(websocket), runtime.sessions, token)
+
+    return socket

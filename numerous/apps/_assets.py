@@ -1,0 +1,119 @@
+"""Widget code and client files served once, at content-hashed, immutable, compressed URLs.
+
+numerous-widgets attaches the same 1.5 MB stylesheet to every widget and a 0.2-9.6 MB module
+to every widget class. Sending those inside each session's messages is what made the reference
+move megabytes on every page load. Here every distinct text is hashed once, stored once per
+process, and the browser caches it forever under its hash.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+_MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
+_MIN_GZIP = 1024
+
+
+@dataclass
+class Asset:
+    """One file's bytes, with its gzip form made on first request."""
+
+    body: bytes
+    media_type: str
+    etag: str
+    _gzipped: bytes | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def gzipped(self) -> bytes:
+        with self._lock:
+            if self._gzipped is None:
+                self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+            return self._gzipped
+
+    def response(self, request: Request, cache_control: str = IMMUTABLE) -> Response:
+        headers = {"Cache-Control": cache_control, "ETag": self.etag, "Vary": "Accept-Encoding"}
+        if request.headers.get("if-none-match") == self.etag:
+            return Response(status_code=304, headers=headers)
+        body = self.body
+        if len(body) >= _MIN_GZIP and "gzip" in request.headers.get("accept-encoding", ""):
+            body = self.gzipped()
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, media_type=self.media_type, headers=headers)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+class AssetStore:
+    """Widget `_esm` and `_css` texts by content hash, shared by every app in the process."""
+
+    def __init__(self) -> None:
+        self._by_text: dict[str, str] = {}
+        self._assets: dict[str, Asset] = {}
+        self._lock = threading.Lock()
+
+    def register(self, text: str, kind: str) -> str:
+        """Store `text` (once) and return its file name, e.g. `3f9a….js`.
+
+        Looking a text up is a dict lookup: Python caches a string's hash on the object, and
+        widgets of one class share one string object, so the cost is paid once per class.
+        """
+        name = self._by_text.get(text)
+        if name is not None and name.endswith(kind):
+            return name
+        body = text.encode()
+        name = f"{content_hash(body)}.{kind}"
+        with self._lock:
+            self._by_text[text] = name
+            if name not in self._assets:
+                self._assets[name] = Asset(body, _MEDIA_TYPES[kind], f'"{name}"')
+        return name
+
+    def get(self, name: str) -> Asset | None:
+        return self._assets.get(name)
+
+
+ASSETS = AssetStore()
+
+_CLIENT_DIR = Path(__file__).resolve().parent.parent / "js"
+
+
+class ClientFiles:
+    """The browser client (`numerous/js/*.js`), served under a version made of their hashes."""
+
+    def __init__(self, directory: Path = _CLIENT_DIR) -> None:
+        files = sorted(directory.glob("*.js"))
+        self.files = {
+            path.name: Asset(path.read_bytes(), _MEDIA_TYPES["js"], "") for path in files
+        }
+        digest = hashlib.sha256()
+        for name, asset in self.files.items():
+            digest.update(name.encode() + b"\0" + asset.body)
+        self.version = digest.hexdigest()[:16]
+        for asset in self.files.values():
+            asset.etag = f'"{self.version}"'
+
+    def get(self, version: str, name: str) -> Asset | None:
+        if version != self.version:
+            return None
+        return self.files.get(name)
+
+
+_client: ClientFiles | None = None
+
+
+def client_files() -> ClientFiles:
+    """The client files, read on first use (one copy per process)."""
+    global _client
+    if _client is None:
+        _client = ClientFiles()
+    return _client

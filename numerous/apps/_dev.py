@@ -1,0 +1,221 @@
+"""Dev mode: watch the app folder, reload the app, push reloads and errors to open browsers.
+
+`DevServer` is an ASGI app that forwards to the app currently loaded from `app.py`. When a
+Python file in the folder changes, the module is executed again; a template or static change
+needs no new code. Either way every open page is told to reload, and the values the user had
+put into widgets are carried over to the new session of the same browser, for every widget key
+that still exists. A file that fails to load leaves the server running: open pages show the
+traceback over the app, new page loads get an error page, and the next good save recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from markupsafe import escape
+from starlette.responses import HTMLResponse, Response
+from watchfiles import Change, DefaultFilter, awatch
+
+from ._app import AppRuntime, NumerousApp
+from ._outbox import Entry
+
+logger = logging.getLogger("numerous.apps")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+RELOAD_DEBOUNCE_MS = 30
+RELOAD_STEP_MS = 10
+
+
+class DevServer:
+    """Serve `app_path` and keep it current while its folder changes."""
+
+    def __init__(self, app_path: Path, attribute: str | None = None) -> None:
+        self.path = app_path.resolve()
+        self.folder = self.path.parent
+        self.attribute = attribute
+        self.app: FastAPI | None = None
+        self._last_good: FastAPI | None = None
+        self.error: str | None = None
+        self.reloads = 0
+        self._stop = asyncio.Event()
+        self._load()
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def _load(self) -> bool:
+        self._forget_local_modules()
+        try:
+            app = _import_app(self.path, self.attribute)
+        except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit: all are shown
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.error = "".join(traceback.format_exception(exc))
+            logger.error("could not load %s:\n%s", self.path.name, self.error)
+            self.app = None  # new page loads get the error page until the file is fixed
+            return False
+        previous = self.app or self._last_good
+        self.app, self._last_good, self.error = app, app, None
+        if previous is not None:
+            _carry_over(runtimes(previous), runtimes(app))
+        for runtime in runtimes(app):
+            runtime.dev = True
+            runtime.sessions.dev = True
+        return True
+
+    def _forget_local_modules(self) -> None:
+        """Drop modules imported from the app folder, so that their new code is used."""
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if file and Path(file).resolve().is_relative_to(self.folder):
+                del sys.modules[name]
+
+    # --- ASGI -------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http" and _is_probe(scope):
+            # The error page asks whether the app loads again, without opening a session.
+            await Response(status_code=204 if self.app is not None else 503)(scope, receive, send)
+        elif self.app is not None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "http":
+            await _error_page(self.error or "")(scope, receive, send)
+        else:
+            await send({"type": "websocket.close", "code": 1013})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        async with AsyncExitStack() as stack:
+            await receive()
+            if self.app is not None:
+                await stack.enter_async_context(self.app.router.lifespan_context(self.app))
+            watcher = asyncio.create_task(self.watch())
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            self._stop.set()
+            watcher.cancel()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    # --- watching ---------------------------------------------------------------------------
+
+    async def watch(self) -> None:
+        async for changes in awatch(self.folder, watch_filter=_Filter(), debounce=RELOAD_DEBOUNCE_MS,
+                                    step=RELOAD_STEP_MS, stop_event=self._stop):
+            await self.changed({Path(path) for _, path in changes})
+
+    async def changed(self, paths: set[Path]) -> None:
+        """React to changed files: reload the code if Python changed, then tell the browsers."""
+        self.reloads += 1
+        names = ", ".join(sorted(p.name for p in paths))
+        old = self._last_good
+        if any(path.suffix == ".py" for path in paths):
+            if old is not None:
+                await _remember_values(runtimes(old))
+            if not self._load():
+                _broadcast(old, Entry("dev_error", payload={
+                    "message": f"{self.path.name} failed to load", "traceback": self.error}))
+                return
+            logger.info("reloaded %s (%s changed)", self.path.name, names)
+        else:
+            if old is not None:
+                await _remember_values(runtimes(old))
+            logger.info("%s changed: reloading browsers", names)
+        _broadcast(old, Entry("reload"))
+        if old is not None and old is not self.app:
+            for runtime in runtimes(old):
+                asyncio.get_running_loop().call_later(10.0, runtime.sessions.close_all,
+                                                      "The app was reloaded.")
+
+
+def _is_probe(scope: Scope) -> bool:
+    return any(name == PROBE_HEADER.encode() for name, _ in scope.get("headers", []))
+
+
+class _Filter(DefaultFilter):
+    def __call__(self, change: Change, path: str) -> bool:
+        return super().__call__(change, path) and not path.endswith((".log", ".db", ".sqlite"))
+
+
+def _import_app(path: Path, attribute: str | None) -> FastAPI:
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    candidates = [getattr(module, attribute or "app", None)] + list(vars(module).values())
+    for candidate in candidates:
+        if isinstance(candidate, FastAPI):
+            return candidate
+    raise LookupError(f"{path.name} defines no app: call create_app() and name the result `app`")
+
+
+def runtimes(app: Any) -> list[AppRuntime]:
+    """The Numerous apps inside `app`: itself, or those combine_apps() mounted."""
+    if isinstance(app, NumerousApp):
+        return [app.numerous]
+    found = []
+    for route in getattr(app, "routes", []):
+        inner = getattr(route, "app", None)
+        if isinstance(inner, NumerousApp):
+            found.append(inner.numerous)
+    return found
+
+
+def _broadcast(app: Any, entry: Entry) -> None:
+    for runtime in runtimes(app):
+        for session in runtime.sessions:
+            session.outbox.put(Entry(entry.kind, payload=dict(entry.payload)), force=True)
+
+
+async def _remember_values(old: list[AppRuntime]) -> None:
+    """Keep, per browser, the widget values that changed since each session was built."""
+    for runtime in old:
+        for session in runtime.sessions:
+            try:
+                changed = await asyncio.wait_for(session.call(session.changed_values), 2.0)
+            except (TimeoutError, RuntimeError):
+                continue
+            if changed:
+                runtime.carried_values[session.owner] = changed
+
+
+def _carry_over(old: list[AppRuntime], new: list[AppRuntime]) -> None:
+    by_prefix = {runtime.mount_prefix: runtime for runtime in old}
+    for runtime in new:
+        previous = by_prefix.get(runtime.mount_prefix)
+        if previous is not None and previous is not runtime:
+            runtime.carried_values.update(previous.carried_values)
+
+
+PROBE_HEADER = "x-numerous-dev-probe"
+
+
+def _error_page(error: str) -> HTMLResponse:
+    html = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>App failed to load</title></head><body style="margin:0;background:#0f172a;color:#fecaca;
+font:14px/1.45 ui-monospace,monospace"><main style="padding:2rem"><h1 style="color:#f87171">
+The app failed to load</h1><p>Fix the file and save: this page reloads by itself.</p>
+<pre>{escape(error)}</pre></main><script>
+setInterval(async () => {{
+  try {{ const r = await fetch(location.href, {{cache: "no-store",
+                                                 headers: {{"{PROBE_HEADER}": "1"}}}});
+        if (r.ok) location.reload(); }} catch (e) {{}}
+}}, 300);
+</script></body></html>"""
+    return HTMLResponse(html, status_code=500, headers={"Cache-Control": "no-store"})

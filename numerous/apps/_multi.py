@@ -1,0 +1,122 @@
+"""`combine_apps`: several apps under one server, each under its own path prefix."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import escape
+from starlette.staticfiles import StaticFiles
+
+from ._app import NumerousApp
+
+SHARED_STATIC = "/shared-static"
+SHARED_THEME = f"{SHARED_STATIC}/css/theme.css"
+
+
+def combine_apps(
+    apps: dict[str, NumerousApp],
+    shared_static_dir: Path | str | None = None,
+    shared_theme_css: str | None = None,
+    root_redirect: str | None = None,
+    shared_auth_provider: Any = None,
+    title: str = "Numerous Apps",
+) -> FastAPI:
+    """Serve each app of `apps` under its key, e.g. `{"/app1": app1, "/app2": app2}`.
+
+    Each app keeps its own sessions, widgets, static files and WebSocket. Their start-up and
+    shutdown run with the combined server's. `/health` reports the mounted apps; `/` redirects
+    to `root_redirect` or lists the apps.
+    """
+    prefixes = _check_prefixes(apps)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for app in apps.values():
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    main = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
+                   openapi_url=None)
+    main.add_api_route("/health", _health(prefixes), methods=["GET"])
+    main.add_api_route("/", _root(prefixes, root_redirect, title), methods=["GET"],
+                       include_in_schema=False)
+    if shared_theme_css is not None:
+        main.add_api_route(SHARED_THEME, _theme(shared_theme_css), methods=["GET"],
+                           include_in_schema=False)
+    if shared_static_dir is not None:
+        main.mount(SHARED_STATIC, StaticFiles(directory=Path(shared_static_dir),
+                                              check_dir=False), name="shared-static")
+    for prefix, app in zip(prefixes, apps.values(), strict=True):
+        app.numerous.mount_prefix = prefix
+        if shared_theme_css is not None:
+            app.numerous.extra_stylesheets.append(SHARED_THEME)
+        main.add_api_route(prefix, _slash(prefix), methods=["GET"], include_in_schema=False)
+        main.mount(prefix, app)
+    return main
+
+
+def _check_prefixes(apps: dict[str, NumerousApp]) -> list[str]:
+    if not apps:
+        raise ValueError("combine_apps() needs at least one app")
+    prefixes = []
+    for key, app in apps.items():
+        prefix = "/" + key.strip("/")
+        if prefix == "/" or "//" in prefix:
+            raise ValueError(f"combine_apps(): {key!r} is not a path prefix such as '/app1'")
+        runtime = getattr(app, "numerous", None)
+        if runtime is None:
+            raise TypeError(f"combine_apps(): the app under {key!r} was not made by create_app()")
+        declared = runtime.path_prefix
+        if declared and declared != prefix:
+            raise ValueError(
+                f"combine_apps(): the app under {key!r} was created with "
+                f"path_prefix={declared!r}; the two must be the same")
+        prefixes.append(prefix)
+    return prefixes
+
+
+def _health(prefixes: list[str]) -> Any:
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "healthy", "apps": prefixes})
+
+    return health
+
+
+def _root(prefixes: list[str], root_redirect: str | None, title: str) -> Any:
+    async def root(request: Request) -> Response:
+        base = str(request.scope.get("root_path", "")).rstrip("/")
+        if root_redirect is not None:
+            return RedirectResponse(base + "/" + root_redirect.lstrip("/"), status_code=307)
+        items = "\n".join(f'<li><a href="{escape(base + p)}/">{escape(p.strip("/"))}</a></li>'
+                          for p in prefixes)
+        html = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
+                f'{escape(title)}</title><link rel="stylesheet" href="{escape(base + prefixes[0])}'
+                f'/numerous/base.css"></head><body class="numerous-page"><main '
+                f'class="numerous-error-page"><h1>{escape(title)}</h1><ul>{items}</ul></main>'
+                "</body></html>")
+        return HTMLResponse(html)
+
+    return root
+
+
+def _theme(css: str) -> Any:
+    async def theme() -> Response:
+        return Response(css, media_type="text/css; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+    return theme
+
+
+def _slash(prefix: str) -> Any:
+    async def slash(request: Request) -> RedirectResponse:
+        base = str(request.scope.get("root_path", "")).rstrip("/")
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{base}{prefix}/{query}", status_code=307)
+
+    return slash

@@ -1,0 +1,281 @@
+"""The wire format between server and browser: message types and frame encoding.
+
+This module is the one place that knows how messages look on the WebSocket; `docs/protocol.md`
+describes it in prose and `numerous/js/protocol.js` mirrors it in the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+from typing import Any, Literal, NotRequired, TypedDict
+
+PROTOCOL_VERSION = 1
+
+JSON = Any
+Path = list[str | int]
+
+
+class Hello(TypedDict):
+    type: Literal["hello"]
+    protocol: int
+    session: str
+
+
+class ClientUpdate(TypedDict):
+    type: Literal["update"]
+    id: str
+    state: dict[str, JSON]
+    buffer_paths: NotRequired[list[Path]]
+    seq: int
+
+
+class ClientCustom(TypedDict):
+    type: Literal["custom"]
+    id: str
+    content: JSON
+    seq: int
+    buffers: list[memoryview]
+
+
+class Open(TypedDict):
+    type: Literal["open"]
+    id: str
+    state: dict[str, JSON]
+    buffer_paths: list[Path]
+
+
+class Ready(TypedDict):
+    type: Literal["ready"]
+    widgets: dict[str, str]
+    ack: int
+
+
+class Update(TypedDict):
+    type: Literal["update"]
+    id: str
+    state: dict[str, JSON]
+    buffer_paths: list[Path]
+    ack: int
+
+
+class Custom(TypedDict):
+    type: Literal["custom"]
+    id: str
+    content: JSON
+
+
+class Close(TypedDict):
+    type: Literal["close"]
+    id: str
+
+
+ErrorCode = Literal[
+    "bad_frame",
+    "too_large",
+    "unknown_widget",
+    "invalid_value",
+    "callback_error",
+    "rate_limited",
+]
+
+
+class Error(TypedDict):
+    type: Literal["error"]
+    code: ErrorCode
+    message: str
+    id: NotRequired[str]
+    traceback: NotRequired[str]
+
+
+class SessionLost(TypedDict):
+    type: Literal["session_lost"]
+    reason: str
+
+
+class Reload(TypedDict):
+    type: Literal["reload"]
+
+
+class DevError(TypedDict):
+    type: Literal["dev_error"]
+    message: str
+    traceback: str
+
+
+ServerMessage = Open | Ready | Update | Custom | Close | Error | SessionLost | Reload | DevError
+ClientMessage = Hello | ClientUpdate | ClientCustom
+
+
+class CloseCode:
+    """WebSocket close codes of the protocol (4000-4999 are the application's range)."""
+
+    BAD_HELLO = 4400
+    UNAUTHORIZED = 4401
+    SESSION_UNKNOWN = 4404
+    TOO_SLOW = 4408
+    REPLACED = 4409
+    GOING_AWAY = 1001
+
+
+class ProtocolError(ValueError):
+    """A frame that does not follow the protocol. The message is safe to show the client."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+
+
+# --- binary buffers inside state ------------------------------------------------------------
+
+_BINARY = (bytes, bytearray, memoryview)
+
+
+def split_buffers(state: dict[str, JSON]) -> tuple[dict[str, JSON], list[Path], list[bytes]]:
+    """Take binary values out of `state`; return the rest, their paths and the buffers.
+
+    Only containers that hold a buffer are copied, so a state without buffers comes back as is.
+    """
+    paths: list[Path] = []
+    buffers: list[bytes] = []
+    stripped = _split(state, [], paths, buffers)
+    return stripped, paths, buffers
+
+
+def _split(value: JSON, path: Path, paths: list[Path], buffers: list[bytes]) -> JSON:
+    if isinstance(value, dict):
+        out: dict[str, JSON] | None = None
+        for key, item in value.items():
+            new = _split(item, [*path, key], paths, buffers)
+            if new is not item:
+                out = dict(value) if out is None else out
+                out[key] = new
+        return value if out is None else out
+    if isinstance(value, list | tuple):
+        out_list: list[JSON] | None = None
+        for index, item in enumerate(value):
+            new = _split(item, [*path, index], paths, buffers)
+            if new is not item:
+                out_list = list(value) if out_list is None else out_list
+                out_list[index] = new
+        return value if out_list is None else out_list
+    if isinstance(value, _BINARY):
+        paths.append(path)
+        buffers.append(bytes(value) if not isinstance(value, bytes) else value)
+        return None
+    return value
+
+
+def put_buffers(state: dict[str, JSON], paths: Sequence[Path], buffers: Sequence[Any]) -> None:
+    """Put buffers back into `state` at `paths` (in place). Raises ProtocolError on bad paths."""
+    if len(paths) != len(buffers):
+        raise ProtocolError("bad_frame", "buffer_paths and buffers differ in length")
+    for path, buffer in zip(paths, buffers, strict=True):
+        if not isinstance(path, list) or not path:
+            raise ProtocolError("bad_frame", "a buffer path must be a non-empty list")
+        target: Any = state
+        try:
+            for step in path[:-1]:
+                target = target[step]
+            target[path[-1]] = buffer
+        except (KeyError, IndexError, TypeError):
+            raise ProtocolError("bad_frame", f"buffer path {path!r} does not fit the state") from None
+
+
+# --- frames ---------------------------------------------------------------------------------
+
+_U32 = struct.Struct("<I")
+
+
+def dumps(message: dict[str, JSON]) -> str:
+    """Compact JSON for the wire."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode(message: dict[str, JSON], buffers: Sequence[bytes] = ()) -> str | bytes:
+    """A text frame for a message without buffers, a binary frame for one with buffers."""
+    text = dumps(message)
+    if not buffers:
+        return text
+    parts = [text.encode(), *(bytes(b) for b in buffers)]
+    header = 4 + 4 * len(parts)
+    offsets = []
+    position = header
+    for part in parts:
+        offsets.append(position)
+        position += len(part)
+    head = _U32.pack(len(parts)) + b"".join(_U32.pack(o) for o in offsets)
+    return head + b"".join(parts)
+
+
+def decode(frame: str | bytes) -> tuple[dict[str, JSON], list[memoryview]]:
+    """Parse a frame into its message and buffers. Raises ProtocolError on anything malformed."""
+    if isinstance(frame, str):
+        return _parse_json(frame), []
+    view = memoryview(frame)
+    if len(view) < 8:
+        raise ProtocolError("bad_frame", "binary frame too short")
+    (count,) = _U32.unpack_from(view, 0)
+    header = 4 + 4 * count
+    if count < 1 or header > len(view):
+        raise ProtocolError("bad_frame", "binary frame has a bad part count")
+    offsets = [_U32.unpack_from(view, 4 + 4 * i)[0] for i in range(count)] + [len(view)]
+    if offsets[0] != header or any(a > b for a, b in zip(offsets, offsets[1:], strict=False)):
+        raise ProtocolError("bad_frame", "binary frame has bad offsets")
+    parts = [view[offsets[i] : offsets[i + 1]] for i in range(count)]
+    try:
+        text = bytes(parts[0]).decode()
+    except UnicodeDecodeError:
+        raise ProtocolError("bad_frame", "message part is not UTF-8") from None
+    return _parse_json(text), parts[1:]
+
+
+def _parse_json(text: str) -> dict[str, JSON]:
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_frame", "frame is not valid JSON") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise ProtocolError("bad_frame", "a message must be a JSON object with a string 'type'")
+    return message
+
+
+def parse_client_message(message: dict[str, JSON], buffers: list[memoryview]) -> ClientMessage:
+    """Check the shape of a message from the browser; the result is safe to hand on."""
+    kind = message["type"]
+    if kind == "update":
+        state = message.get("state")
+        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+            raise ProtocolError("bad_frame", "update needs an object 'state'")
+        _check_id_and_seq(message)
+        paths = message.get("buffer_paths", [])
+        if not isinstance(paths, list):
+            raise ProtocolError("bad_frame", "buffer_paths must be a list")
+        put_buffers(state, paths, [bytes(b) for b in buffers])
+        return ClientUpdate(type="update", id=message["id"], state=state, seq=message["seq"])
+    if kind == "custom":
+        _check_id_and_seq(message)
+        if "content" not in message:
+            raise ProtocolError("bad_frame", "custom needs 'content'")
+        return ClientCustom(type="custom", id=message["id"], content=message["content"],
+                            seq=message["seq"], buffers=buffers)
+    if kind == "hello":
+        raise ProtocolError("bad_frame", "hello was already received")
+    raise ProtocolError("bad_frame", f"unknown message type {kind[:40]!r}")
+
+
+def parse_hello(message: dict[str, JSON]) -> Hello:
+    if message.get("type") != "hello" or not isinstance(message.get("session"), str):
+        raise ProtocolError("bad_frame", "the first message must be a hello with a session id")
+    if message.get("protocol") != PROTOCOL_VERSION:
+        raise ProtocolError("bad_frame", f"protocol version {PROTOCOL_VERSION} is required")
+    return Hello(type="hello", protocol=PROTOCOL_VERSION, session=message["session"])
+
+
+def _check_id_and_seq(message: dict[str, JSON]) -> None:
+    if not isinstance(message.get("id"), str):
+        raise ProtocolError("bad_frame", "message needs a string 'id'")
+    seq = message.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ProtocolError("bad_frame", "message needs a non-negative integer 'seq'")

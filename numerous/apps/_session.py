@@ -1,0 +1,296 @@
+"""A browser session: its widgets, its thread, and the traffic between them and the page.
+
+`run_app()` and every callback of a session run on the session's own thread, one job at a
+time, so user code never races with itself and a slow callback blocks only its own session.
+Jobs arrive through a queue the thread blocks on: nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ipywidgets import Widget
+from ipywidgets.widgets.widget import _instances as _widget_instances
+from ipywidgets.widgets.widget import _put_buffers
+from traitlets import TraitError
+
+from . import _comm
+from ._assets import ASSETS
+from ._concurrency import resolve
+from ._outbox import Entry, Outbox
+from ._protocol import ClientCustom, ClientUpdate, CloseCode, ErrorCode
+
+logger = logging.getLogger("numerous.apps")
+
+T = TypeVar("T")
+Builder = Callable[[], dict[str, Any]]
+
+_STOP = object()
+_URL_PREFIXES = ("http://", "https://", "/")
+
+
+class AppError(Exception):
+    """`run_app()` failed or returned something that is not a dict of widgets."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class Session:
+    """One page's widgets and the thread that runs their code."""
+
+    def __init__(self, session_id: str, owner: str, *, base: str, dev: bool,
+                 loop: asyncio.AbstractEventLoop, max_pending: int = 10_000,
+                 user: Any = None) -> None:
+        self.id = session_id
+        self.owner = owner
+        self.user = user
+        self.base = base
+        self.dev = dev
+        self.loop = loop
+        self.comms: dict[str, _comm.SessionComm] = {}
+        self.widgets: dict[str, Widget] = {}
+        self.outbox = Outbox(max_pending)
+        self.closed = False
+        self.current_seq = 0
+        self.connection: Any = None
+        self.generation = 0
+        self.initial_values: dict[str, dict[str, Any]] = {}
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"numerous-session-{session_id[:6]}",
+                                        daemon=True)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self, builder: Builder) -> asyncio.Future[dict[str, Widget]]:
+        """Start the thread and build the widgets on it; the future settles when they exist."""
+        self._thread.start()
+        return self.call(lambda: self._build(builder))
+
+    def _build(self, builder: Builder) -> dict[str, Widget]:
+        try:
+            widgets = builder()
+        except Exception as exc:
+            raise AppError(f"run_app() raised {type(exc).__name__}: {exc}",
+                           traceback.format_exc()) from exc
+        if not isinstance(widgets, dict):
+            raise AppError(f"run_app() must return a dict of widgets, not {type(widgets).__name__}")
+        bad = [str(k) for k, w in widgets.items() if not isinstance(w, Widget)]
+        if bad:
+            raise AppError(f"run_app() returned values that are not widgets: {', '.join(bad)}")
+        unbound = [str(k) for k, w in widgets.items() if w.comm is None or
+                   w.comm.comm_id not in self.comms]
+        if unbound:
+            raise AppError(
+                "these widgets were not created inside this session (create them inside "
+                f"run_app(), or pass them through create_app(widgets=...)): {', '.join(unbound)}")
+        self.widgets = {str(k): w for k, w in widgets.items()}
+        if self.dev:
+            self.initial_values = {key: w.get_state() for key, w in self.widgets.items()}
+        return self.widgets
+
+    def _run(self) -> None:
+        with _comm.bound_to(self):
+            while True:
+                job = self._inbox.get()
+                if job is _STOP:
+                    break
+                try:
+                    job()
+                except Exception:
+                    logger.exception("unexpected error in session %s", self.id[:6])
+        self._teardown()
+
+    def _teardown(self) -> None:
+        with _comm.bound_to(self):
+            for comm in list(self.comms.values()):
+                widget = _widget_instances.get(comm.comm_id)
+                try:
+                    widget.close() if widget is not None else comm.close()
+                except Exception:
+                    logger.exception("error closing a widget of session %s", self.id[:6])
+        self.comms.clear()
+        self.widgets = {}
+        self.outbox.take()
+
+    def close(self, reason: str = "This session has ended.",
+              code: int = CloseCode.SESSION_UNKNOWN) -> None:
+        """End the session: the browser is told, the widgets are closed on the session thread,
+        then the thread ends.
+
+        A thread stuck in user code ends when that code returns; the session is gone for the
+        browser at once either way.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        self.outbox.put(Entry("control", payload={"reason": reason, "code": code}), force=True)
+        self._inbox.put(_STOP)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Run `fn` on the session thread; await the returned future on the loop."""
+        future: asyncio.Future[T] = self.loop.create_future()
+        if self.closed:
+            future.set_exception(RuntimeError("session is closed"))
+            return future
+        self._inbox.put(lambda: resolve(self.loop, future, fn))
+        return future
+
+    def post(self, message: ClientUpdate | ClientCustom) -> None:
+        """Hand a validated message from the browser to the session thread."""
+        self._inbox.put(lambda: self._handle(message))
+
+    def _handle(self, message: ClientUpdate | ClientCustom) -> None:
+        self.current_seq = max(self.current_seq, message["seq"])
+        widget = _widget_instances.get(message["id"])
+        if widget is None or message["id"] not in self.comms:
+            self.send_error("unknown_widget", "no such widget in this session", message["id"])
+            return
+        if message["type"] == "update":
+            self._apply_update(widget, message)
+        else:
+            self._run_callback(widget, lambda: widget._handle_custom_msg(  # noqa: SLF001
+                message["content"], message["buffers"]))
+
+    def _apply_update(self, widget: Widget, message: ClientUpdate) -> None:
+        state = message["state"]
+        refused = [name for name in state if name.startswith("_") or name not in widget.keys]
+        if refused:
+            self.send_error("invalid_value", f"these traits cannot be set: {', '.join(refused)}",
+                            message["id"])
+            return
+        try:
+            self._run_callback(widget, lambda: widget.set_state(state), reraise=TraitError)
+        except TraitError as exc:
+            self.send_error("invalid_value", str(exc), message["id"])
+            widget.send_state(list(state))  # put the browser back on the server's value
+
+    def _run_callback(self, widget: Widget, fn: Callable[[], object],
+                      reraise: type[Exception] | None = None) -> None:
+        try:
+            fn()
+        except Exception as exc:
+            if reraise is not None and isinstance(exc, reraise):
+                raise
+            logger.exception("error in a callback of session %s", self.id[:6])
+            detail = traceback.format_exc() if self.dev else None
+            self.send_error("callback_error", f"{type(exc).__name__}: {exc}" if self.dev else
+                            "An error occurred in the app.", None, detail)
+
+    def send_error(self, code: ErrorCode, message: str, model_id: str | None = None,
+                   detail: str | None = None) -> None:
+        payload: dict[str, Any] = {"code": code, "message": message}
+        if model_id is not None:
+            payload["id"] = model_id[:64]
+        if detail:
+            payload["traceback"] = detail
+        self.outbox.put(Entry("error", payload=payload))
+
+    # --- comms (called by SessionComm, on whatever thread touches the widget) -----------------
+
+    def register_comm(self, comm: _comm.SessionComm) -> None:
+        self.comms[comm.comm_id] = comm
+
+    def unregister_comm(self, comm: _comm.SessionComm) -> None:
+        self.comms.pop(comm.comm_id, None)
+
+    def publish(self, comm_id: str, msg_type: str, data: dict[str, Any],
+                buffers: list[Any] | None) -> None:
+        if self.closed and msg_type != "comm_close":
+            return
+        if msg_type == "comm_open":
+            state = self._with_buffers(data.get("state", {}), data.get("buffer_paths"), buffers)
+            self.outbox.put_state("open", comm_id, self._asset_urls(state), self.current_seq)
+        elif msg_type == "comm_close":
+            if not self.closed:
+                self.outbox.put(Entry("close", comm_id))
+        else:
+            self._publish_msg(comm_id, data, buffers)
+
+    def _publish_msg(self, comm_id: str, data: dict[str, Any], buffers: list[Any] | None) -> None:
+        method = data.get("method")
+        if method == "update":
+            state = self._with_buffers(data.get("state", {}), data.get("buffer_paths"), buffers)
+            self.outbox.put_state("update", comm_id, self._asset_urls(state), self.current_seq)
+        elif method == "custom":
+            self.outbox.put(Entry("custom", comm_id, payload={"content": data.get("content")},
+                                  buffers=list(buffers or [])))
+        # "echo_update" is dropped: the browser already has the value it sent.
+
+    @staticmethod
+    def _with_buffers(state: dict[str, Any], paths: Any, buffers: list[Any] | None
+                      ) -> dict[str, Any]:
+        if not buffers:
+            return state
+        state = dict(state)
+        _put_buffers(state, paths, buffers)
+        return state
+
+    def _asset_urls(self, state: dict[str, Any]) -> dict[str, Any]:
+        for key, kind in (("_esm", "js"), ("_css", "css")):
+            value = state.get(key)
+            if isinstance(value, str) and value and not value.startswith(_URL_PREFIXES):
+                state[key] = f"{self.base}/numerous/assets/{ASSETS.register(value, kind)}"
+        return state
+
+    # --- dev mode: values carried across reloads ----------------------------------------------
+
+    def changed_values(self) -> dict[str, dict[str, Any]]:
+        """Public traits whose values differ from when run_app() returned (session thread)."""
+        changed = {}
+        for key, widget in self.widgets.items():
+            initial = self.initial_values.get(key, {})
+            state = widget.get_state()
+            diff = {name: value for name, value in state.items()
+                    if not name.startswith("_") and name in initial and initial[name] != value}
+            if diff:
+                changed[key] = diff
+        return changed
+
+    def restore_values(self, values: dict[str, dict[str, Any]]) -> None:
+        """Put carried values back without firing callbacks: the values were consistent
+        together before the reload, and replaying them as events would change them."""
+        for key, traits in values.items():
+            widget = self.widgets.get(key)
+            if widget is None:
+                continue
+            for name, value in traits.items():
+                if name not in widget.keys:
+                    continue
+                from_json = widget.trait_metadata(name, "from_json", widget._trait_from_json)  # noqa: SLF001
+                try:
+                    valid = widget.traits()[name].validate(widget, from_json(value, widget))
+                except Exception:  # noqa: BLE001 - the new code may have changed the trait
+                    continue
+                widget._trait_values[name] = valid  # noqa: SLF001
+
+    # --- snapshot ---------------------------------------------------------------------------
+
+    def snapshot(self) -> list[Entry]:
+        """The full state of every widget, in creation order. Runs on the session thread."""
+        entries = []
+        for comm_id in list(self.comms):
+            widget = _widget_instances.get(comm_id)
+            if widget is None:
+                continue
+            state = self._asset_urls(widget.get_state())
+            entries.append(Entry("open", comm_id, state, ack=self.current_seq))
+        self.outbox.reset(set(self.comms))
+        return entries

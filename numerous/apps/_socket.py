@@ -1,0 +1,204 @@
+"""Serve one browser connection: hello, snapshot, then frames both ways until it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from ._connection import Connection, Disconnected, Frame
+from ._outbox import Entry
+from ._protocol import (
+    CloseCode,
+    ProtocolError,
+    decode,
+    encode,
+    parse_client_message,
+    parse_hello,
+    split_buffers,
+)
+from ._session import Session
+from ._sessions import SessionLimits, SessionManager
+
+logger = logging.getLogger("numerous.apps")
+
+HELLO_TIMEOUT = 10.0
+
+
+async def serve_connection(conn: Connection, manager: SessionManager, owner: str) -> None:
+    """Run a connection to its end. Never raises for anything the client does."""
+    session = await _join(conn, manager, owner)
+    if session is None:
+        return
+    previous, session.connection = session.connection, conn
+    if previous is not None:
+        await previous.close(CloseCode.REPLACED, "the session was opened in another connection")
+    manager.attached(session)
+    wake = session.outbox.listen(asyncio.get_running_loop())
+    try:
+        await _send_snapshot(conn, session)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_send_loop, conn, session, wake, tasks.cancel_scope)
+            await _receive_loop(conn, session, manager.limits)
+            tasks.cancel_scope.cancel()
+    except (Disconnected, RuntimeError):
+        pass  # a closed session or a vanished client: the finally block is all that is left
+    finally:
+        session.outbox.unlisten(wake)
+        if session.connection is conn:
+            session.connection = None
+            if not session.closed:
+                manager.detached(session)
+
+
+async def _join(conn: Connection, manager: SessionManager, owner: str) -> Session | None:
+    try:
+        with anyio.fail_after(HELLO_TIMEOUT):
+            first = await conn.receive()
+        hello = parse_hello(decode(first)[0])
+    except TimeoutError:
+        await conn.close(CloseCode.BAD_HELLO, "no hello")
+        return None
+    except ProtocolError as exc:
+        await conn.close(CloseCode.BAD_HELLO, str(exc)[:120])
+        return None
+    except Disconnected:
+        return None
+    session = manager.get(hello["session"], owner)
+    if session is None:
+        await _lost(conn, "This session has ended.", CloseCode.SESSION_UNKNOWN)
+    return session
+
+
+async def _lost(conn: Connection, reason: str, code: int) -> None:
+    try:
+        await conn.send(encode({"type": "session_lost", "reason": reason}))
+    except Disconnected:
+        pass
+    await conn.close(code, reason[:120])
+
+
+async def _send_snapshot(conn: Connection, session: Session) -> None:
+    entries = await session.call(session.snapshot)
+    for entry in entries:
+        await conn.send(encode_entry(entry))
+    widgets = {key: widget.model_id for key, widget in session.widgets.items()}
+    await conn.send(encode({"type": "ready", "widgets": widgets, "ack": session.current_seq}))
+
+
+async def _send_loop(conn: Connection, session: Session, wake: MemoryObjectReceiveStream[None],
+                     scope: anyio.CancelScope) -> None:
+    """Send what the outbox holds whenever it is poked; the connection ends when this does."""
+    try:
+        await _drain(conn, session, wake)
+    except Disconnected:
+        pass
+    finally:
+        scope.cancel()
+
+
+async def _drain(conn: Connection, session: Session, wake: MemoryObjectReceiveStream[None]
+                 ) -> None:
+    async for _ in wake:
+        for entry in session.outbox.take():
+            if entry.kind == "control":
+                await _lost(conn, entry.payload["reason"], entry.payload["code"])
+                return
+            await conn.send(encode_entry(entry))
+        if session.outbox.overflowed:
+            logger.warning("session %s: client fell behind; disconnecting it", session.id[:6])
+            await conn.close(CloseCode.TOO_SLOW, "client too slow; reconnect for a fresh state")
+            return
+
+
+class _RateLimit:
+    """A token bucket: `rate` frames a second, bursts up to twice that."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, 2 * rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self.warned = False
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.warned = False
+            return True
+        return False
+
+
+async def _receive_loop(conn: Connection, session: Session, limits: SessionLimits) -> None:
+    bucket = _RateLimit(limits.max_frames_per_second)
+    while True:
+        try:
+            frame = await conn.receive()
+        except Disconnected:
+            return
+        if not bucket.allow():
+            if not bucket.warned:
+                bucket.warned = True
+                session.send_error("rate_limited", "too many messages; some were dropped")
+            continue
+        _accept(frame, session, limits)
+
+
+def _accept(frame: Frame, session: Session, limits: SessionLimits) -> None:
+    if len(frame) > limits.max_message_bytes:
+        session.send_error("too_large", f"messages are limited to {limits.max_message_bytes} bytes")
+        return
+    try:
+        message = parse_client_message(*decode(frame))
+    except ProtocolError as exc:
+        session.send_error(exc.code, str(exc))
+        return
+    if message["id"] not in session.comms:
+        session.send_error("unknown_widget", "no such widget in this session", message["id"][:64])
+        return
+    session.post(message)
+
+
+def encode_entry(entry: Entry) -> Frame:
+    """The frame for an outbox entry; values JSON cannot hold are made safe, never fatal."""
+    if entry.kind in ("open", "update"):
+        state, paths, buffers = split_buffers(entry.state)
+        message: dict[str, Any] = {"type": entry.kind, "id": entry.id, "state": state,
+                                   "buffer_paths": paths}
+        if entry.kind == "update":
+            message["ack"] = entry.ack
+        return _encode_safely(message, buffers)
+    if entry.kind == "custom":
+        return _encode_safely({"type": "custom", "id": entry.id,
+                               "content": entry.payload["content"]}, entry.buffers)
+    if entry.kind == "close":
+        return encode({"type": "close", "id": entry.id})
+    return _encode_safely({"type": entry.kind, **entry.payload}, [])
+
+
+def _encode_safely(message: dict[str, Any], buffers: list[Any]) -> Frame:
+    try:
+        return encode(message, buffers)
+    except (TypeError, ValueError) as exc:
+        logger.warning("a %s message held a value JSON cannot carry (%s); sent a safe form",
+                       message.get("type"), exc)
+        return encode(json.loads(json.dumps(_sanitize(message), default=str)), buffers)
+
+
+def _sanitize(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _sanitize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_sanitize(v) for v in value]
+    return value
