@@ -8,12 +8,13 @@ import runpy
 import secrets
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI, Request, WebSocket
+from starlette.requests import HTTPConnection
 from fastapi.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -24,13 +25,30 @@ from ._session import AppError, Builder
 from ._sessions import AtCapacity, SessionLimits, SessionManager
 from ._socket import serve_connection
 from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
-from ._protocol import PROTOCOL_VERSION
+from ._protocol import PROTOCOL_VERSION, CloseCode
 
 logger = logging.getLogger("numerous.apps")
 
 CLIENT_COOKIE = "numerous_client"
 _NO_STORE = {"Cache-Control": "no-store"}
 _REVALIDATE = "no-cache"
+
+
+class Identity(NamedTuple):
+    """Who a request comes from, as far as sessions are concerned."""
+
+    owner: str
+    """What a session is bound to: only requests with the same owner may use it."""
+    user: Any = None
+    """The authenticated user, or None without authentication."""
+
+
+Identify = Callable[[HTTPConnection, str], Awaitable[Identity | None]]
+
+
+async def anonymous(connection: HTTPConnection, client_token: str) -> Identity | None:
+    """Without authentication a session belongs to the browser holding the client cookie."""
+    return Identity(client_token) if client_token else None
 
 
 class NumerousApp(FastAPI):
@@ -55,6 +73,8 @@ class AppRuntime:
         self.mount_prefix = ""
         """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
         self.extra_stylesheets: list[str] = []
+        self.identify: Identify = anonymous
+        """Replaced by authentication: maps a request and its client cookie to an owner."""
         self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
         """Dev mode: widget values of a browser's previous session, by owner, to restore."""
 
@@ -203,15 +223,19 @@ def _page_route(runtime: AppRuntime) -> Callable[[Request], Any]:
 
 async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Response:
     base = _base(request)
+    identity = await runtime.identify(request, token)
+    if identity is None:
+        return _error_page(runtime, base, 401, "Not signed in", "Sign in to use this app.")
     try:
-        session, built = runtime.sessions.create(runtime.builder, owner=token, base=base)
+        session, built = runtime.sessions.create(runtime.builder, owner=identity.owner,
+                                                 base=base, user=identity.user)
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
                            retry=True)
     try:
         widgets = await built
-        carried = runtime.carried_values.pop(token, None)
+        carried = runtime.carried_values.pop(identity.owner, None)
         if carried:
             await session.call(lambda: session.restore_values(carried))
         html = runtime.templates.render_page(
@@ -310,7 +334,11 @@ def _favicon_route(runtime: AppRuntime) -> Callable[[], Any]:
 def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
-        token = websocket.cookies.get(CLIENT_COOKIE, "")
-        await serve_connection(StarletteConnection(websocket), runtime.sessions, token)
+        connection = StarletteConnection(websocket)
+        identity = await runtime.identify(websocket, websocket.cookies.get(CLIENT_COOKIE, ""))
+        if identity is None:
+            await connection.close(CloseCode.UNAUTHORIZED, "not authenticated")
+            return
+        await serve_connection(connection, runtime.sessions, identity.owner)
 
     return socket

@@ -294,3 +294,18 @@ class Session:
             entries.append(Entry("open", comm_id, state, ack=self.current_seq))
         self.outbox.reset(set(self.comms))
         return entries
+
+
+def current_session() -> Session | None:
+    """The session whose thread is running, inside run_app() or a callback; else None."""
+    sink = _comm.current_sink()
+    return sink if isinstance(sink, Session) else None
+
+
+def current_user() -> Any:
+    """The signed-in user of the current session (None without authentication).
+
+    Call it inside run_app() to build widgets for that user, or in a callback.
+    """
+    session = current_session()
+    return session.user if session is not None else None
