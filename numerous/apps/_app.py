@@ -192,9 +192,19 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any) -> NumerousApp:
     app.add_api_route("/favicon.ico", _favicon_route(runtime), methods=["GET"],
                       include_in_schema=False)
     app.add_api_websocket_route("/numerous/ws", _socket_route(runtime))
-    app.mount("/static", StaticFiles(directory=runtime.base_dir / "static", check_dir=False),
-              name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=runtime.base_dir / "static",
+                                                check_dir=False), name="static")
     return app
+
+
+class RevalidatedStaticFiles(StaticFiles):
+    """The app's own files: the browser checks for a newer version on every use (a cheap 304),
+    so an edited stylesheet shows on the next reload instead of whenever its cache expires."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
 
 
 def _join_all(sessions: list[Any], timeout: float) -> None:

@@ -10,9 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import escape
-from starlette.staticfiles import StaticFiles
 
-from ._app import NumerousApp
+from ._app import NumerousApp, RevalidatedStaticFiles
 
 SHARED_STATIC = "/shared-static"
 SHARED_THEME = f"{SHARED_STATIC}/css/theme.css"
@@ -50,8 +49,8 @@ def combine_apps(
         main.add_api_route(SHARED_THEME, _theme(shared_theme_css), methods=["GET"],
                            include_in_schema=False)
     if shared_static_dir is not None:
-        main.mount(SHARED_STATIC, StaticFiles(directory=Path(shared_static_dir),
-                                              check_dir=False), name="shared-static")
+        main.mount(SHARED_STATIC, RevalidatedStaticFiles(directory=Path(shared_static_dir),
+                                                         check_dir=False), name="shared-static")
     for prefix, app in zip(prefixes, apps.values(), strict=True):
         app.numerous.mount_prefix = prefix
         if shared_theme_css is not None:

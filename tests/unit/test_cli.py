@@ -1,0 +1,119 @@
+"""The command-line tools, through click's runner and as real processes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from numerous.cli import bootstrap as bootstrap_module
+from numerous.cli.bootstrap import bootstrap
+from numerous.cli.main import cli
+
+BIN = Path(sys.executable).parent
+
+
+def test_version_and_help() -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "numerous, version" in result.output
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "dev", "export-templates"):
+        assert command in result.output
+    for command in ("run", "dev", "export-templates"):
+        assert runner.invoke(cli, [command, "--help"]).exit_code == 0
+
+
+def test_bootstrap_creates_the_app_and_refuses_a_non_empty_folder(tmp_path: Path) -> None:
+    runner = CliRunner()
+    target = tmp_path / "my_app"
+    result = runner.invoke(bootstrap, [str(target), "--skip-deps", "--run-skip"])
+    assert result.exit_code == 0, result.output
+    for name in ("app.py", "index.html.j2", "requirements.txt", "static/css/styles.css"):
+        assert (target / name).is_file(), name
+    assert "python app.py" in result.output
+    again = runner.invoke(bootstrap, [str(target), "--skip-deps", "--run-skip"])
+    assert again.exit_code == 1
+    assert "exists and is not empty" in again.output
+
+
+def test_export_templates_into_existing_project_keeps_user_changes(tmp_path: Path) -> None:
+    runner = CliRunner()
+    project = tmp_path / "existing"
+    project.mkdir()
+    (project / "app.py").write_text("# mine\n")
+    first = runner.invoke(bootstrap, [str(project), "--export-templates", "--skip-deps",
+                                      "--run-skip"])
+    assert first.exit_code == 0, first.output
+    assert (project / "app.py").read_text() == "# mine\n"  # the project itself is untouched
+    for name in ("error.html.j2", "error_modal.html.j2", "splash_screen.html.j2",
+                 "session_lost_banner.html.j2"):
+        assert (project / "templates" / name).is_file(), name
+    css = project / "static" / "css" / "numerous-base.css"
+    assert "--numerous-primary" in css.read_text()
+    css.write_text(":root { --numerous-primary: red; }")
+    second = runner.invoke(cli, ["export-templates", str(project)])
+    assert second.exit_code == 0
+    assert "kept" in second.output and css.read_text() == ":root { --numerous-primary: red; }"
+    forced = runner.invoke(cli, ["export-templates", str(project), "--force"])
+    assert forced.exit_code == 0 and "--numerous-primary: #" in css.read_text()
+
+
+def test_failing_pip_install_is_a_clear_error(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    template = tmp_path / "template"
+    runner.invoke(bootstrap, [str(template), "--skip-deps", "--run-skip"])
+    (template / "requirements.txt").write_text("this is not a requirement ==\n")
+    monkeypatch.setattr(bootstrap_module, "TEMPLATE_DIR", template)
+    fresh = tmp_path / "fresh"
+    result = runner.invoke(bootstrap, [str(fresh), "--run-skip"])
+    assert result.exit_code == 1
+    assert "pip failed" in result.output and "requirements.txt" in result.output
+    assert (fresh / "app.py").is_file()
+
+
+def test_run_with_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "nope.py")])
+    assert result.exit_code != 0
+    assert "does not exist" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_bootstrap_serves_the_app_as_a_real_process(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "numerous-bootstrap"), "served", "--skip-deps",
+                                "--port", str(port)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
+                time.sleep(0.1)
+        else:
+            pytest.fail("the bootstrapped app did not start")
+        assert page.status_code == 200
+        assert 'data-numerous-widget="counter"' in page.text
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0].decode()
+    assert "Created" in output
+    assert "Traceback" not in output
+    assert "WARNING" not in output.upper().replace("WARNINGS", "")
