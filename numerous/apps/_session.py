@@ -61,7 +61,7 @@ class Session:
         self.closed = False
         self.current_seq = 0
         self.connection: Any = None
-        self.generation = 0
+        self.expiry: asyncio.TimerHandle | None = None
         self.initial_values: dict[str, dict[str, Any]] = {}
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"numerous-session-{session_id[:6]}",
@@ -116,6 +116,8 @@ class Session:
                     widget.close() if widget is not None else comm.close()
                 except Exception:
                     logger.exception("error closing a widget of session %s", self.id[:6])
+                if widget is not None:
+                    _release_file_watchers(widget)
         self.comms.clear()
         self.widgets = {}
         self.outbox.take()
@@ -309,3 +311,24 @@ def current_user() -> Any:
     """
     session = current_session()
     return session.user if session is not None else None
+
+
+def _release_file_watchers(widget: Widget) -> None:
+    """Disconnect anywidget's hot-reload hooks that keep a closed widget alive.
+
+    anywidget connects every instance to the `changed` signal of its class's `_esm`/`_css`
+    file contents with a closure over the instance. Those file contents live as long as the
+    class, so without this every widget ever created would stay in memory.
+    """
+    for klass in type(widget).__mro__:
+        for key in ("_esm", "_css"):
+            _disconnect(getattr(klass.__dict__.get(key), "changed", None), widget)
+
+
+def _disconnect(signal: Any, widget: Widget) -> None:
+    if signal is not None:
+        for slot in list(getattr(signal, "_slots", ())):
+            callback = slot.dereference() if hasattr(slot, "dereference") else None
+            cells = getattr(callback, "__closure__", None) or ()
+            if any(cell.cell_contents is widget for cell in cells):
+                signal.disconnect(callback)

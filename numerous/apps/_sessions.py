@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import hmac
 import logging
 import secrets
@@ -38,6 +40,7 @@ class SessionManager:
         self.limits = limits
         self.dev = dev
         self._sessions: dict[str, Session] = {}
+        self._trim: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -68,29 +71,58 @@ class SessionManager:
             return None
         return session
 
-    def attached(self, session: Session) -> int:
-        """A connection joined the session: pending expiry is off. Returns its generation."""
-        session.generation += 1
-        return session.generation
+    def attached(self, session: Session) -> None:
+        """A connection joined the session: it no longer expires."""
+        _cancel_expiry(session)
 
     def detached(self, session: Session) -> None:
         """No connection now: the session expires after the grace period unless one comes."""
-        session.generation += 1
-        generation = session.generation
-        session.loop.call_later(self.limits.grace, self._expire, session, generation)
+        _cancel_expiry(session)
+        session.expiry = session.loop.call_later(self.limits.grace, self._expire, session)
 
-    def _expire(self, session: Session, generation: int) -> None:
-        if session.generation == generation and not session.closed:
+    def _expire(self, session: Session) -> None:
+        session.expiry = None
+        if not session.closed:
             logger.debug("session %s expired", session.id[:6])
             self.close(session)
 
     def close(self, session: Session, reason: str = "This session has ended.",
               code: int = CloseCode.SESSION_UNKNOWN) -> None:
         self._sessions.pop(session.id, None)
+        _cancel_expiry(session)  # a pending timer would keep the closed session alive
         session.close(reason, code)
+        if self._trim is None:
+            self._trim = session.loop.call_later(TRIM_DELAY, self._give_back_memory)
+
+    def _give_back_memory(self) -> None:
+        self._trim = None
+        release_free_memory()
 
     def close_all(self, reason: str = "The server is shutting down.") -> list[Session]:
         sessions = list(self._sessions.values())
         for session in sessions:
             self.close(session, reason, CloseCode.GOING_AWAY)
         return sessions
+
+
+TRIM_DELAY = 2.0
+"""Seconds after a session closes before freed memory is handed back to the system."""
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+_malloc_trim = getattr(_libc, "malloc_trim", None)
+
+
+def release_free_memory() -> None:
+    """Return the C heap's free pages to the operating system (glibc only; else a no-op).
+
+    Python frees a closed session's objects at once, but glibc keeps the pages for reuse;
+    trimming makes the process's RSS go back down after sessions close.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _cancel_expiry(session: Session) -> None:
+    if session.expiry is not None:
+        session.expiry.cancel()
+        session.expiry = None

@@ -173,9 +173,7 @@ def encode_entry(entry: Entry) -> Frame:
     if entry.kind in ("open", "update"):
         state, paths, buffers = split_buffers(entry.state)
         message: dict[str, Any] = {"type": entry.kind, "id": entry.id, "state": state,
-                                   "buffer_paths": paths}
-        if entry.kind == "update":
-            message["ack"] = entry.ack
+                                   "buffer_paths": paths, "ack": entry.ack}
         return _encode_safely(message, buffers)
     if entry.kind == "custom":
         return _encode_safely({"type": "custom", "id": entry.id,

@@ -1,0 +1,196 @@
+// The page's one WebSocket: hello first, frames in and out, reconnection with back-off until
+// the server's grace period is over, and the close codes of docs/protocol.md.
+
+import { CLOSE_CODE, MSG, PROTOCOL_VERSION, decodeFrame, encodeMessage } from "./protocol.js";
+
+const BACKOFF_START_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const LOST_CODES = new Set([CLOSE_CODE.BAD_HELLO, CLOSE_CODE.UNAUTHORIZED,
+  CLOSE_CODE.SESSION_UNKNOWN, CLOSE_CODE.GOING_AWAY]);
+
+/**
+ * @typedef {"idle"|"connecting"|"syncing"|"ready"|"waiting"|"lost"|"replaced"|"closed"} Status
+ *  connecting: socket opening; syncing: hello sent, snapshot arriving; ready: snapshot complete;
+ *  waiting: disconnected, a reconnect is scheduled; lost / replaced / closed: final.
+ */
+
+/**
+ * The WebSocket URL of a config path, on the page's host, ws: or wss: like the page.
+ * @param {string} path
+ * @param {{protocol: string, host: string}} location
+ * @returns {string}
+ */
+export function socketUrl(path, location) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${path}`;
+}
+
+/**
+ * The delay before reconnect attempt `attempt` (0, 1, ...): 0.25 s doubling up to 5 s, minus up
+ * to 30 % jitter so that many pages dropped at once do not all come back at the same moment.
+ * @param {number} attempt
+ * @param {() => number} [random]
+ * @returns {number} milliseconds
+ */
+export function backoffDelay(attempt, random = Math.random) {
+  const nominal = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** attempt);
+  return nominal * (1 - 0.3 * random());
+}
+
+export class Connection {
+  /**
+   * @param {{ws: string, session: string, grace?: number}} config the page config
+   * @param {object} [options]
+   * @param {(msg: any, buffers: DataView[]) => void} [options.onMessage] every server message
+   * @param {(status: Status, detail?: {code?: number, reason?: string}) => void} [options.onStatus]
+   * @param {typeof WebSocket} [options.WebSocket] injectable transport
+   * @param {{setTimeout: Function, clearTimeout: Function}} [options.timers]
+   * @param {() => number} [options.now] ms clock
+   * @param {() => number} [options.random]
+   * @param {{protocol: string, host: string}} [options.location]
+   */
+  constructor(config, options = {}) {
+    this.config = config;
+    this.onMessage = options.onMessage ?? (() => {});
+    this.onStatus = options.onStatus ?? (() => {});
+    this._WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    this._timers = options.timers ?? globalThis;
+    this._now = options.now ?? (() => Date.now());
+    this._random = options.random ?? Math.random;
+    this._location = options.location ?? globalThis.location;
+    /** @type {Status} */
+    this.status = "idle";
+    this.socket = null;
+    this.attempt = 0;
+    this._disconnectedAt = null;
+    this._timer = null;
+  }
+
+  /** Open the socket (once; later connections are the reconnects). */
+  start() {
+    if (this.status === "idle") this._connect();
+  }
+
+  /**
+   * Send a message. Only once the snapshot is complete (`ready`): before that, and while
+   * disconnected, nothing is sent and false is returned. Models keep their unacknowledged
+   * updates and send them again after the next `ready`; custom messages are dropped.
+   * @param {object} msg
+   * @param {Array<ArrayBuffer | ArrayBufferView>} [buffers]
+   * @returns {boolean} whether it was sent
+   */
+  send(msg, buffers = []) {
+    if (this.status !== "ready") {
+      if (msg.type !== MSG.UPDATE) {
+        console.warn(`[numerous] not connected; a '${msg.type}' message was dropped`);
+      }
+      return false;
+    }
+    this.socket.send(encodeMessage(msg, buffers));
+    return true;
+  }
+
+  /** Close for good (page teardown); no reconnect. */
+  close() {
+    this._finish("closed");
+  }
+
+  _connect() {
+    this._setStatus("connecting");
+    let socket;
+    try {
+      socket = new this._WebSocket(socketUrl(this.config.ws, this._location));
+    } catch (err) {
+      console.error("[numerous] cannot open the WebSocket", err);
+      this._scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = "arraybuffer";
+    // A connect that hangs (neither open nor close) would stall reconnecting past the grace.
+    this._timer = this._timers.setTimeout(() => {
+      if (this.socket === socket && this.status === "connecting") socket.close();
+    }, CONNECT_TIMEOUT_MS);
+    socket.onopen = () => this._opened(socket);
+    socket.onmessage = (event) => this._received(socket, event.data);
+    socket.onclose = (event) => this._closed(socket, event);
+    socket.onerror = () => {}; // a close event follows; that is where it is handled
+  }
+
+  _opened(socket) {
+    if (this.socket !== socket || this.status !== "connecting") return;
+    this._clearTimer();
+    socket.send(encodeMessage({ type: MSG.HELLO, protocol: PROTOCOL_VERSION,
+      session: this.config.session }));
+    this._setStatus("syncing");
+  }
+
+  _received(socket, data) {
+    if (this.socket !== socket) return;
+    let frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      console.error("[numerous] unreadable frame from the server", err);
+      return;
+    }
+    if (frame.msg.type === MSG.READY) {
+      this.attempt = 0;
+      this._disconnectedAt = null;
+      this._setStatus("ready");
+    }
+    try {
+      this.onMessage(frame.msg, frame.buffers);
+    } catch (err) {
+      console.error(`[numerous] handling a '${frame.msg.type}' message failed`, err);
+    }
+  }
+
+  _closed(socket, event) {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this._clearTimer();
+    if (["lost", "replaced", "closed"].includes(this.status)) return;
+    const code = event?.code;
+    const detail = { code, reason: event?.reason ?? "" };
+    if (LOST_CODES.has(code)) this._finish("lost", detail);
+    else if (code === CLOSE_CODE.REPLACED) this._finish("replaced", detail);
+    else this._scheduleReconnect(detail);
+  }
+
+  _scheduleReconnect(detail = {}) {
+    this._disconnectedAt ??= this._now();
+    const left = (this.config.grace ?? 60) * 1000 - (this._now() - this._disconnectedAt);
+    if (left <= 0) {
+      this._finish("lost", { ...detail, reason: "the server did not come back in time" });
+      return;
+    }
+    const delay = Math.min(left, backoffDelay(this.attempt, this._random));
+    this.attempt += 1;
+    this._setStatus("waiting", detail);
+    this._timer = this._timers.setTimeout(() => {
+      this._timer = null;
+      this._connect();
+    }, delay);
+  }
+
+  _finish(status, detail = {}) {
+    if (["lost", "replaced", "closed"].includes(this.status)) return;
+    this._clearTimer();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket && socket.readyState < 2) socket.close(1000);
+    this._setStatus(status, detail);
+  }
+
+  _clearTimer() {
+    if (this._timer !== null) this._timers.clearTimeout(this._timer);
+    this._timer = null;
+  }
+
+  _setStatus(status, detail = {}) {
+    this.status = status;
+    this.onStatus(status, detail);
+  }
+}
