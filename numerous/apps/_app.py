@@ -26,6 +26,7 @@ from ._sessions import AtCapacity, SessionLimits, SessionManager
 from ._socket import serve_connection
 from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
 from ._protocol import PROTOCOL_VERSION, CloseCode
+from .auth._integration import install_auth
 
 logger = logging.getLogger("numerous.apps")
 
@@ -153,7 +154,8 @@ def create_app(
     runtime = AppRuntime(templates=Templates(folder, template), builder=builder, dev=dev,
                          limits=limits, base_dir=folder, theme_css=theme_css,
                          path_prefix=path_prefix)
-    return _build_fastapi(runtime, auth_provider=auth_provider)
+    return _build_fastapi(runtime, auth_provider=auth_provider, login_template=login_template,
+                          public_routes=public_routes, protected_routes=protected_routes)
 
 
 def _builder(app_generator: Callable[[], dict[str, Any]] | None,
@@ -168,7 +170,9 @@ def _builder(app_generator: Callable[[], dict[str, Any]] | None,
     return _module_builder(Path(caller_file).resolve())
 
 
-def _build_fastapi(runtime: AppRuntime, auth_provider: Any) -> NumerousApp:
+def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str | None = None,
+                   public_routes: list[str] | None = None,
+                   protected_routes: list[str] | None = None) -> NumerousApp:
     _comm.install()
 
     @asynccontextmanager
@@ -194,6 +198,9 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any) -> NumerousApp:
     app.add_api_websocket_route("/numerous/ws", _socket_route(runtime))
     app.mount("/static", RevalidatedStaticFiles(directory=runtime.base_dir / "static",
                                                 check_dir=False), name="static")
+    if auth_provider is not None:
+        install_auth(app, runtime, auth_provider, login_template=login_template,
+                     public_routes=public_routes, protected_routes=protected_routes)
     return app
 
 

@@ -43,6 +43,7 @@ def combine_apps(
     main = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
                    openapi_url=None)
     main.add_api_route("/health", _health(prefixes), methods=["GET"])
+    main.add_api_route("/favicon.ico", _no_icon, methods=["GET"], include_in_schema=False)
     main.add_api_route("/", _root(prefixes, root_redirect, title), methods=["GET"],
                        include_in_schema=False)
     if shared_theme_css is not None:
@@ -102,6 +103,10 @@ def _root(prefixes: list[str], root_redirect: str | None, title: str) -> Any:
         return HTMLResponse(html)
 
     return root
+
+
+async def _no_icon() -> Response:
+    return Response(status_code=204)
 
 
 def _theme(css: str) -> Any:

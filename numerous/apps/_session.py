@@ -22,7 +22,7 @@ from traitlets import TraitError
 
 from . import _comm
 from ._assets import ASSETS
-from ._concurrency import resolve
+from ._concurrency import notify, resolve
 from ._outbox import Entry, Outbox
 from ._protocol import ClientCustom, ClientUpdate, CloseCode, ErrorCode
 
@@ -62,6 +62,8 @@ class Session:
         self.current_seq = 0
         self.connection: Any = None
         self.expiry: asyncio.TimerHandle | None = None
+        self.on_end: Callable[[Session, str], None] | None = None
+        """Set by the session manager: how `end()` removes the session from it."""
         self.initial_values: dict[str, dict[str, Any]] = {}
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"numerous-session-{session_id[:6]}",
@@ -120,7 +122,7 @@ class Session:
                     _release_file_watchers(widget)
         self.comms.clear()
         self.widgets = {}
-        self.outbox.take()
+        # The outbox is left alone: it may still hold the message telling the browser.
 
     def close(self, reason: str = "This session has ended.",
               code: int = CloseCode.SESSION_UNKNOWN) -> None:
@@ -135,6 +137,16 @@ class Session:
         self.closed = True
         self.outbox.put(Entry("control", payload={"reason": reason, "code": code}), force=True)
         self._inbox.put(_STOP)
+
+    def end(self, reason: str = "This session was ended by the app.") -> None:
+        """End the session from any thread (a callback may end its own session).
+
+        The browser shows the session-lost banner; the widgets are closed and the thread ends.
+        """
+        if self.on_end is not None:
+            notify(self.loop, self.on_end, self, reason)
+        else:
+            notify(self.loop, self.close, reason)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)

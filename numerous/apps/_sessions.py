@@ -58,6 +58,7 @@ class SessionManager:
         session = Session(secrets.token_urlsafe(24), owner, base=base, dev=self.dev, loop=loop,
                           max_pending=self.limits.max_pending, user=user)
         self._sessions[session.id] = session
+        session.on_end = self.close
         built = session.start(builder)
         self.detached(session)
         return session, built

@@ -15,6 +15,15 @@ The pytest plugin (`numerous.apps.testing.plugin`) adds the fixtures `numerous_d
 
 from __future__ import annotations
 
+from ._browser import (
+    CHROMIUM_ARGS,
+    AppPage,
+    chromium_launch_args,
+    chromium_path,
+    login,
+    wait_ready,
+    widget_locator,
+)
 from ._driver import (
     AppPageError,
     AsyncAppDriver,
@@ -24,8 +33,25 @@ from ._driver import (
     WaitTimeout,
     WidgetView,
 )
+from ._lifespan import LifespanError
 from ._loading import load_app
+from ._server import (
+    Served,
+    Server,
+    ThreadedServer,
+    free_port,
+    serve_app,
+    served,
+    spawn,
+    start_server,
+    wait_until_serving,
+)
 from ._sync import AppDriver, AppSession
 
-__all__ = ["AppDriver", "AppPageError", "AppSession", "AsyncAppDriver", "AsyncAppSession",
-           "Message", "UnknownWidget", "WaitTimeout", "WidgetView", "load_app"]
+__all__ = [
+    "CHROMIUM_ARGS", "AppDriver", "AppPage", "AppPageError", "AppSession", "AsyncAppDriver",
+    "AsyncAppSession", "LifespanError", "Message", "Served", "Server", "ThreadedServer",
+    "UnknownWidget", "WaitTimeout", "WidgetView", "chromium_launch_args", "chromium_path",
+    "free_port", "load_app", "login", "serve_app", "served", "spawn", "start_server",
+    "wait_ready", "wait_until_serving", "widget_locator",
+]

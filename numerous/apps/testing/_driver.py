@@ -247,15 +247,18 @@ class AsyncAppSession:
         client, server, tasks = self._client, self._server, self._tasks
         if client is None or server is None:
             return
+        serving, reading = tasks
         await client.close()
-        done, pending = await asyncio.wait(tasks, timeout=self.timeout)
-        for task in pending:
+        # Like a browser tab going away: the server notices, the page stops listening.
+        done, _ = await asyncio.wait([serving], timeout=self.timeout)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for end in (client, server.inner):
             end._out.close()  # noqa: SLF001 - the driver owns both ends
             end._in.close()  # noqa: SLF001
         self._client = self._server = None
-        if pending:
+        if serving not in done:
             raise RuntimeError("serve_connection did not end when the page went away")
 
     async def close(self) -> None:
@@ -463,16 +466,19 @@ class AsyncAppDriver:
     async def close(self) -> None:
         """End every session opened here, then run the app's shutdown."""
         try:
-            for session in self.sessions:
-                await session.close()
+            await self.close_sessions()
         finally:
-            self.sessions.clear()
             for client in self._clients.values():
                 await client.aclose()
             self._clients.clear()
             if self._lifespan is not None:
                 lifespan, self._lifespan = self._lifespan, None
                 await lifespan.stop()
+
+    async def close_sessions(self) -> None:
+        """End every session opened so far; the app keeps running."""
+        sessions, self.sessions = self.sessions, []
+        await asyncio.gather(*(session.close() for session in sessions))
 
     async def __aenter__(self) -> AsyncAppDriver:
         await self.start()

@@ -202,6 +202,11 @@ class AppDriver:
             self._loop.close()
             self._loop = None
 
+    def close_sessions(self) -> None:
+        """End every session opened so far; the app keeps running."""
+        if self._loop is not None:
+            self._run(self.inner.close_sessions())
+
     def __enter__(self) -> AppDriver:
         return self.start()
 

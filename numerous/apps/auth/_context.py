@@ -1,0 +1,58 @@
+"""Who a request comes from: the access token cookie checked once per request, and the app's
+authentication settings, found from the request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+from ._http import ACCESS_COOKIE
+from .base import BaseAuthProvider
+from .models import User
+
+if TYPE_CHECKING:
+    from ._paths import RouteRules
+
+_SCOPE_KEY = "numerous.auth.signed_in"
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    expires_at: int
+    """When the access token this request carried runs out (Unix time)."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """What `create_app(auth_provider=...)` set up for one app; kept on `app.state`."""
+
+    provider: BaseAuthProvider
+    rules: RouteRules
+
+
+async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedIn | None:
+    """The active user of the request's access token, looked up once per request."""
+    cached = conn.scope.get(_SCOPE_KEY, _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    result = None
+    token = conn.cookies.get(ACCESS_COOKIE)
+    claims = provider.verify_access_token(token) if token else None
+    if claims is not None:
+        user = await provider.get_user(claims["sub"])
+        if user is not None and user.is_active:
+            result = SignedIn(user, claims["exp"])
+    conn.scope[_SCOPE_KEY] = result
+    return result
+
+
+def settings_of(conn: HTTPConnection) -> AuthSettings:
+    settings = getattr(conn.app.state, "numerous_auth", None)
+    if not isinstance(settings, AuthSettings):
+        raise RuntimeError("numerous.apps.auth dependencies need an app made by "
+                           "create_app(..., auth_provider=...)")
+    return settings

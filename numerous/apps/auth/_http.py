@@ -1,0 +1,100 @@
+"""HTTP details of authentication: the cookies, the same-origin check, the request's address.
+
+Cookies are httpOnly and SameSite=Lax, `Secure` when the request came over https (the ASGI
+scope's scheme, which uvicorn sets from `X-Forwarded-Proto` for trusted proxies). Their paths
+follow the prefix the app is served under:
+
+- `access_token` (path `{base}/`): sent with the app's pages, assets and WebSocket;
+- `refresh_token` (path `{base}/api/auth`): sent only to the auth endpoints;
+- `numerous_auth` (path `{base}/`): no secret, only a hint that a refresh token exists, so a
+  returning browser can be refreshed instead of shown the login form.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from .base import BaseAuthProvider, TokenPair
+
+ACCESS_COOKIE = "access_token"
+REFRESH_COOKIE = "refresh_token"
+HINT_COOKIE = "numerous_auth"
+CLIENT_COOKIE = "numerous_client"
+"""The browser cookie the app route hands out (numerous.apps._app.CLIENT_COOKIE)."""
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def base_path(conn: HTTPConnection) -> str:
+    """Where the app is served, without a trailing slash: "" at the root, "/app1" mounted."""
+    return str(conn.scope.get("root_path", "")).rstrip("/")
+
+
+def is_secure(conn: HTTPConnection) -> bool:
+    return conn.url.scheme in ("https", "wss")
+
+
+def client_address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client is not None else "unknown"
+
+
+def set_auth_cookies(response: Response, conn: HTTPConnection, pair: TokenPair,
+                     provider: BaseAuthProvider) -> None:
+    base = base_path(conn)
+    secure = is_secure(conn)
+    access_age = int(provider.tokens.access_lifetime)
+    refresh_age = int(provider.tokens.refresh_lifetime)
+    response.set_cookie(ACCESS_COOKIE, pair.access.token, max_age=access_age, path=base or "/",
+                        httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(REFRESH_COOKIE, pair.refresh.token, max_age=refresh_age,
+                        path=f"{base}/api/auth", httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(HINT_COOKIE, "1", max_age=refresh_age, path=base or "/",
+                        httponly=True, samesite="lax", secure=secure)
+
+
+def clear_auth_cookies(response: Response, conn: HTTPConnection) -> None:
+    base = base_path(conn)
+    secure = is_secure(conn)
+    for name, path in ((ACCESS_COOKIE, base or "/"), (REFRESH_COOKIE, f"{base}/api/auth"),
+                       (HINT_COOKIE, base or "/")):
+        response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=secure)
+
+
+def cross_site_reason(conn: HTTPConnection) -> str | None:
+    """Why a state-changing request looks cross-site, or None if it comes from this site.
+
+    Browsers send `Origin` with every POST (and `Sec-Fetch-Site`); a request with neither
+    (and no `Referer`) is not from a browser page, so there is no forged request to stop.
+    """
+    fetch_site = conn.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site is {fetch_site}"
+    own = _origin_of(str(conn.url))
+    origin = conn.headers.get("origin")
+    if origin is not None:
+        if own is not None and _origin_of(origin) == own:
+            return None
+        return f"Origin {origin[:100]!r} is not this site ({_show(own)})"
+    referer = conn.headers.get("referer")
+    if referer is not None and _origin_of(referer) != own:
+        return f"Referer is not this site ({_show(own)})"
+    return None
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    except ValueError:
+        return None
+    if not parts.hostname or scheme not in ("http", "https"):
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def _show(origin: tuple[str, str, int] | None) -> str:
+    return f"{origin[0]}://{origin[1]}:{origin[2]}" if origin else "?"

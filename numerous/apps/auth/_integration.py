@@ -1,0 +1,105 @@
+"""`install_auth`: what `create_app(auth_provider=...)` adds to an app.
+
+It adds the login page and the auth API, the gate middleware, the browser module
+(`window.numerousAuth`), the provider's start-up and shutdown, and it narrows the runtime's
+`identify` seam: a session then belongs to the signed-in user *and* the browser that opened it,
+and `current_user()` in `run_app()` returns the `User`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import HTTPConnection
+
+from .._assets import client_files
+from ._context import AuthSettings, signed_in
+from ._middleware import AuthMiddleware
+from ._pages import LoginPage
+from ._paths import RouteRules
+from ._routes import AuthRoutes, owner_for
+from ._tokens import MIN_SECRET_LENGTH
+from .base import SECRET_ENV, BaseAuthProvider
+
+if TYPE_CHECKING:
+    from .._app import AppRuntime, Identify, Identity, NumerousApp
+
+logger = logging.getLogger("numerous.apps.auth")
+
+CLIENT_MODULE = "auth.js"
+
+
+def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvider, *,
+                 login_template: str | None = None,
+                 public_routes: Iterable[str] | None = None,
+                 protected_routes: Iterable[str] | None = None) -> None:
+    """Protect `app` with `provider` (see docs/auth.md)."""
+    if not isinstance(provider, BaseAuthProvider):
+        raise TypeError("auth_provider must be a numerous.apps.auth.BaseAuthProvider, such as "
+                        f"EnvAuthProvider(); got {type(provider).__name__}")
+    _check_secret(provider, runtime.dev)
+    settings = AuthSettings(provider, RouteRules(public_routes, protected_routes))
+    page = LoginPage(runtime, login_template)
+    app.state.numerous_auth = settings
+    for path, endpoint, methods in AuthRoutes(provider, page, runtime).table():
+        app.add_route(path, endpoint, methods=methods, include_in_schema=False)
+    app.add_middleware(AuthMiddleware, settings=settings, page=page)
+    runtime.identify = _identify(settings, runtime.identify)
+    runtime.extra_scripts.append(f"/numerous/js/{client_files().version}/{CLIENT_MODULE}")
+    _run_with_app(app, provider)
+
+
+def _check_secret(provider: BaseAuthProvider, dev: bool) -> None:
+    if provider.secret_is_generated:
+        if not dev:
+            raise RuntimeError(
+                f"Authentication needs a JWT secret in production: set {SECRET_ENV} (or pass "
+                "jwt_secret=...) to a long random value, e.g. the output of\n"
+                "    python -c \"import secrets; print(secrets.token_hex(32))\"\n"
+                "Without one, anyone who learns a generated secret could forge sign-ins, and "
+                "every restart would sign everyone out. (dev=True uses a generated secret.)")
+        logger.warning(
+            "\n%s\n  %s is not set: using a generated JWT secret (dev mode only).\n"
+            "  Sign-ins end when the server restarts. Set it before deploying:\n"
+            "    export %s=$(python -c \"import secrets; print(secrets.token_hex(32))\")\n%s",
+            "!" * 78, SECRET_ENV, SECRET_ENV, "!" * 78)
+    elif len(provider.jwt_secret.encode()) < MIN_SECRET_LENGTH:
+        logger.warning("the JWT secret is shorter than %d bytes; use a long random one, e.g. "
+                       "python -c \"import secrets; print(secrets.token_hex(32))\"",
+                       MIN_SECRET_LENGTH)
+
+
+def _identify(settings: AuthSettings, browser: Identify) -> Identify:
+    """Wrap the runtime's identify (which binds a session to a browser) with the user."""
+    provider, rules = settings.provider, settings.rules
+
+    async def identify(conn: HTTPConnection, client_token: str) -> Identity | None:
+        identity = await browser(conn, client_token)
+        if identity is None:
+            return None
+        found = await signed_in(conn, provider)
+        if found is None or not provider.allows(found.user):
+            # A public app page may be used signed out; a protected one may not.
+            return None if rules.needs_auth("/") else identity
+        return identity._replace(owner=owner_for(found.user, identity.owner), user=found.user)
+
+    return identify
+
+
+def _run_with_app(app: NumerousApp, provider: BaseAuthProvider) -> None:
+    """Start and close the provider with the app (its database pool lives on the app's loop)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(instance: Any) -> AsyncIterator[Any]:
+        await provider.startup()
+        try:
+            async with inner(instance) as state:
+                yield state
+        finally:
+            await provider.close()
+
+    app.router.lifespan_context = lifespan

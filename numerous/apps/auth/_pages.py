@@ -1,0 +1,71 @@
+"""The login page: the built-in `login.html.j2` (overridable in the app's `templates/` folder)
+or the app's own `login_template`, rendered with every value escaped.
+
+Template variables: `title`, `error_message`, `username`, `next` (also `next_url`),
+`login_action` (where the form posts), `base`, `base_css_url`, `theme_css_url` (or None).
+A custom template needs no more than a form posting `username` and `password` to
+`login_action`; a `next` field is optional (the page's own `?next=` is used otherwise).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
+from starlette.requests import HTTPConnection
+from starlette.responses import HTMLResponse
+
+from ._http import base_path
+
+if TYPE_CHECKING:
+    from .._app import AppRuntime
+
+BUILTIN = "login.html.j2"
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class LoginPage:
+    def __init__(self, runtime: AppRuntime, template: str | None) -> None:
+        self.runtime = runtime
+        self.template = template
+        self._env: Environment | None = None
+        if template is not None:
+            folder = runtime.base_dir
+            self._env = Environment(
+                loader=ChoiceLoader([FileSystemLoader(str(folder)),
+                                     FileSystemLoader(str(folder / "templates"))]),
+                autoescape=True, auto_reload=True)
+            try:
+                self._env.get_template(template)
+            except TemplateNotFound:
+                raise FileNotFoundError(
+                    f"login_template {template!r} was not found in {folder} or "
+                    f"{Path(folder) / 'templates'}") from None
+
+    def render(self, conn: HTTPConnection, *, next_url: str, error: str | None = None,
+               username: str = "", status_code: int = 200,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+        base = base_path(conn)
+        context: dict[str, Any] = {
+            "title": "Sign in",
+            "error_message": error,
+            "username": username,
+            "next": next_url,
+            "next_url": next_url,
+            "login_action": f"{base}/api/auth/login",
+            "base": base,
+            "base_css_url": f"{base}/numerous/base.css",
+            "theme_css_url": f"{base}/numerous/theme.css" if self.runtime.theme_css else None,
+        }
+        if self._env is not None and self.template is not None:
+            html = self._env.get_template(self.template).render(context)
+        else:
+            html = self.runtime.templates.render_builtin(BUILTIN, **context)
+        return HTMLResponse(html, status_code=status_code,
+                            headers={**PAGE_HEADERS, **(headers or {})})

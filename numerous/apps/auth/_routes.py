@@ -1,0 +1,309 @@
+"""The login page and the auth API of one app, relative to where the app is served:
+
+| route | what |
+| --- | --- |
+| `GET /login?next=` | the login form (or straight on, for a browser that is or can be signed in) |
+| `POST /api/auth/login` | a form (redirects to `next`) or JSON (answers with the user) |
+| `POST /api/auth/refresh` | rotate the refresh token, new access token (JSON) |
+| `GET /api/auth/refresh?next=` | the same for a page load, then on to `next` |
+| `POST /api/auth/logout` | revoke, clear the cookies, end this browser's sessions |
+| `GET /api/auth/me` | the user and when the access token runs out |
+| `GET /api/auth/check` | whether the request is signed in |
+
+Tokens only ever travel in httpOnly cookies; no response body holds one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from ._context import SignedIn, signed_in
+from ._http import (
+    CLIENT_COOKIE,
+    HINT_COOKIE,
+    REFRESH_COOKIE,
+    base_path,
+    clear_auth_cookies,
+    client_address,
+    cross_site_reason,
+    set_auth_cookies,
+)
+from ._pages import LoginPage
+from ._paths import safe_next
+from .base import BaseAuthProvider, TokenPair
+from .models import MAX_USERNAME_LENGTH, User
+
+if TYPE_CHECKING:
+    from .._app import AppRuntime
+
+logger = logging.getLogger("numerous.apps.auth")
+
+MAX_BODY = 64 * 1024
+_NO_STORE = {"Cache-Control": "no-store"}
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class BadLogin(Exception):
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+    next: str | None
+    json: bool
+
+
+def owner_for(user: User, browser_owner: str) -> str:
+    """A session owner bound to both the user and the browser (unambiguous for any id)."""
+    return f"user:{len(user.id)}:{user.id}:{browser_owner}"
+
+
+class AuthRoutes:
+    """The endpoints, sharing the provider, the login page and the app's sessions."""
+
+    def __init__(self, provider: BaseAuthProvider, page: LoginPage,
+                 runtime: AppRuntime) -> None:
+        self.provider = provider
+        self.page = page
+        self.runtime = runtime
+
+    def table(self) -> list[tuple[str, Endpoint, list[str]]]:
+        return [
+            ("/login", self.login_page, ["GET"]),
+            ("/api/auth/login", self.login, ["POST"]),
+            ("/api/auth/refresh", self.refresh, ["GET", "POST"]),
+            ("/api/auth/logout", self.logout, ["POST"]),
+            ("/api/auth/me", self.me, ["GET"]),
+            ("/api/auth/check", self.check, ["GET"]),
+        ]
+
+    # --- login --------------------------------------------------------------------------------
+
+    async def login_page(self, request: Request) -> Response:
+        base = base_path(request)
+        next_url = safe_next(request.query_params.get("next"), f"{base}/")
+        found = await signed_in(request, self.provider)
+        if found is not None and self.provider.allows(found.user):
+            return RedirectResponse(next_url, status_code=303, headers=_NO_STORE)
+        if found is not None:
+            return self.page.render(request, next_url=next_url, status_code=403,
+                                    error=_not_allowed(found.user))
+        if request.cookies.get(HINT_COOKIE) and "expired" not in request.query_params:
+            return RedirectResponse(f"{base}/api/auth/refresh?next={quote(next_url, safe='')}",
+                                    status_code=303, headers=_NO_STORE)
+        error = ("Your sign-in has expired. Please sign in again."
+                 if "expired" in request.query_params else None)
+        return self.page.render(request, next_url=next_url, error=error)
+
+    async def login(self, request: Request) -> Response:
+        reason = cross_site_reason(request)
+        json_mode = _is_json(request)
+        if reason is not None:
+            logger.warning("refused a cross-site login request: %s", reason)
+            return _refuse(json_mode, 403, "Cross-site request refused")
+        try:
+            creds = await _read_credentials(request)
+        except BadLogin as exc:
+            return _refuse(json_mode, exc.status_code, str(exc))
+        next_url = safe_next(creds.next or _next_from_referer(request), f"{base_path(request)}/")
+        return await self._sign_in(request, creds, next_url)
+
+    async def _sign_in(self, request: Request, creds: Credentials, next_url: str) -> Response:
+        limiter = self.provider.login_limiter
+        address = client_address(request)
+        wait = limiter.retry_after(creds.username, address)
+        if wait is not None:
+            logger.warning("login attempts for %r from %s are rate limited", creds.username[:64],
+                           address)
+            message = f"Too many failed attempts. Try again in {wait} seconds."
+            return self._failed(request, creds, next_url, 429, message,
+                                {"Retry-After": str(wait)})
+        result = await self.provider.sign_in(creds.username, creds.password)
+        if not result.success or result.user is None:
+            limiter.failed(creds.username, address)
+            logger.info("failed login for %r from %s", creds.username[:64], address)
+            return self._failed(request, creds, next_url, 401,
+                                result.error or "Invalid username or password")
+        limiter.succeeded(creds.username)
+        user = result.user
+        if not self.provider.allows(user):
+            return self._failed(request, creds, next_url, 403, _not_allowed(user))
+        pair = await self.provider.issue_tokens(user)
+        logger.info("user %r signed in from %s", user.username, address)
+        response: Response = (_token_info(user, pair) if creds.json
+                              else RedirectResponse(next_url, status_code=303, headers=_NO_STORE))
+        set_auth_cookies(response, request, pair, self.provider)
+        return response
+
+    def _failed(self, request: Request, creds: Credentials, next_url: str, status_code: int,
+                message: str, headers: dict[str, str] | None = None) -> Response:
+        if creds.json:
+            return JSONResponse({"detail": message}, status_code=status_code,
+                                headers={**_NO_STORE, **(headers or {})})
+        return self.page.render(request, next_url=next_url, error=message,
+                                username=creds.username, status_code=status_code,
+                                headers=headers)
+
+    # --- refresh and logout ---------------------------------------------------------------------
+
+    async def refresh(self, request: Request) -> Response:
+        navigation = request.method == "GET"
+        if not navigation:
+            reason = cross_site_reason(request)
+            if reason is not None:
+                logger.warning("refused a cross-site refresh request: %s", reason)
+                return _refuse(True, 403, "Cross-site request refused")
+        token = request.cookies.get(REFRESH_COOKIE)
+        result = await self.provider.refresh(token) if token else None
+        base = base_path(request)
+        next_url = safe_next(request.query_params.get("next"), f"{base}/")
+        if result is None:
+            response: Response = (
+                RedirectResponse(f"{base}/login?next={quote(next_url, safe='')}&expired=1",
+                                 status_code=303, headers=_NO_STORE) if navigation
+                else JSONResponse({"detail": "Not authenticated"}, status_code=401,
+                                  headers=_NO_STORE))
+            clear_auth_cookies(response, request)
+            return response
+        user, pair = result
+        response = (RedirectResponse(next_url, status_code=303, headers=_NO_STORE) if navigation
+                    else _token_info(user, pair))
+        set_auth_cookies(response, request, pair, self.provider)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        json_mode = _is_json(request)
+        reason = cross_site_reason(request)
+        if reason is not None:
+            logger.warning("refused a cross-site logout request: %s", reason)
+            return _refuse(json_mode, 403, "Cross-site request refused")
+        found = await signed_in(request, self.provider)
+        token = request.cookies.get(REFRESH_COOKIE)
+        user = await self.provider.revoke(token) if token else None
+        user = found.user if found is not None else user
+        if user is not None:
+            self._end_sessions(user, request.cookies.get(CLIENT_COOKIE, ""))
+            logger.info("user %r signed out", user.username)
+        response: Response = (
+            JSONResponse({"ok": True}, headers=_NO_STORE) if json_mode
+            else RedirectResponse(f"{base_path(request)}/login", status_code=303,
+                                  headers=_NO_STORE))
+        clear_auth_cookies(response, request)
+        return response
+
+    def _end_sessions(self, user: User, client_token: str) -> None:
+        """Close this browser's sessions of the user: a page left open stops working."""
+        if not client_token:
+            return
+        owner = owner_for(user, client_token)
+        for session in self.runtime.sessions:
+            if session.owner == owner:
+                self.runtime.sessions.close(session, "You have signed out.")
+
+    # --- who am I -----------------------------------------------------------------------------
+
+    async def me(self, request: Request) -> Response:
+        found = await signed_in(request, self.provider)
+        if found is None:
+            return JSONResponse({"detail": "Not authenticated"}, status_code=401,
+                                headers=_NO_STORE)
+        return JSONResponse({"user": found.user.public(), **_expiry(found)}, headers=_NO_STORE)
+
+    async def check(self, request: Request) -> Response:
+        found = await signed_in(request, self.provider)
+        body: dict[str, Any] = {"authenticated": found is not None}
+        if found is not None:
+            body.update(_expiry(found))
+        return JSONResponse(body, headers=_NO_STORE)
+
+
+def _expiry(found: SignedIn) -> dict[str, Any]:
+    return {"access_expires_at": found.expires_at,
+            "access_expires_in": max(0, found.expires_at - int(time.time()))}
+
+
+def _token_info(user: User, pair: TokenPair) -> JSONResponse:
+    now = int(time.time())
+    return JSONResponse({
+        "user": user.public(),
+        "access_expires_at": pair.access.expires_at,
+        "access_expires_in": max(0, pair.access.expires_at - now),
+        "refresh_expires_at": pair.refresh.expires_at,
+    }, headers=_NO_STORE)
+
+
+def _not_allowed(user: User) -> str:
+    return (f"You are signed in as {user.username}, who does not have access to this app. "
+            "Sign in as someone else to continue.")
+
+
+def _refuse(json_mode: bool, status_code: int, message: str) -> Response:
+    if json_mode:
+        return JSONResponse({"detail": message}, status_code=status_code, headers=_NO_STORE)
+    return Response(message, status_code=status_code, media_type="text/plain",
+                    headers=_NO_STORE)
+
+
+def _is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "")
+    return (content_type.split(";")[0].strip().lower() == "application/json"
+            or "application/json" in request.headers.get("accept", ""))
+
+
+async def _read_credentials(request: Request) -> Credentials:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        raise BadLogin(413, "Request too large")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        fields = await _json_fields(request)
+        as_json = True
+    elif kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form(max_files=0, max_fields=16, max_part_size=MAX_BODY)
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        as_json = _is_json(request)
+    else:
+        raise BadLogin(415, "Send the username and password as a form or as JSON")
+    username, password = fields.get("username"), fields.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username:
+        raise BadLogin(400, "username and password are required")
+    next_value = fields.get("next")
+    return Credentials(username[:MAX_USERNAME_LENGTH * 2], password,
+                       next_value if isinstance(next_value, str) else None, as_json)
+
+
+async def _json_fields(request: Request) -> dict[str, Any]:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise BadLogin(413, "Request too large")
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise BadLogin(400, "The body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadLogin(400, "Send a JSON object with username and password")
+    return data
+
+
+def _next_from_referer(request: Request) -> str | None:
+    """A custom login form may post no `next`: take it from the login page's own URL."""
+    referer = request.headers.get("referer")
+    if not referer:
+        return None
+    values = parse_qs(urlsplit(referer).query).get("next")
+    return values[0] if values else None

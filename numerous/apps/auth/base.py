@@ -1,0 +1,248 @@
+"""`BaseAuthProvider`: what an authentication backend implements, and what it gets for free.
+
+A provider answers three questions (`authenticate`, `get_user`, `get_user_by_username`). The
+base class adds everything around them: the JWT secret, issuing and verifying tokens, refresh
+token rotation with reuse detection, the storage hooks that rotation needs (in memory unless a
+provider overrides them), the login limiter, and an optional access rule for a whole app.
+
+    class MyProvider(BaseAuthProvider):
+        async def authenticate(self, username: str, password: str) -> AuthResult: ...
+        async def get_user(self, user_id: str) -> User | None: ...
+        async def get_user_by_username(self, username: str) -> User | None: ...
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import os
+import secrets
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Self
+
+from ._ratelimit import LoginLimiter, LoginLimits
+from ._refresh import MemoryRefreshStore, RefreshTokenRecord
+from ._tokens import Claims, IssuedToken, TokenIssuer, generated_secret
+from .models import AuthResult, User
+
+logger = logging.getLogger("numerous.apps.auth")
+
+SECRET_ENV = "NUMEROUS_JWT_SECRET"
+INVALID_CREDENTIALS = "Invalid username or password"
+
+_memory_stores: dict[str, MemoryRefreshStore] = {}
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: IssuedToken
+    refresh: IssuedToken
+
+
+class BaseAuthProvider(ABC):
+    """The base of every authentication provider.
+
+    Subclasses implement the three abstract methods. Options (all keyword-only):
+
+    - `jwt_secret`: the signing secret; default `NUMEROUS_JWT_SECRET`, else a generated one,
+      which `create_app` accepts only with `dev=True`.
+    - `access_token_lifetime` / `refresh_token_lifetime`: seconds (15 minutes / 7 days).
+    - `refresh_reuse_grace`: seconds during which a just-rotated refresh token may be presented
+      again (two requests racing) without being treated as stolen; 0 by default.
+    - `login_limits`: failed logins allowed per username and per address (`LoginLimits`).
+    """
+
+    access_token_lifetime: float = 15 * 60
+    refresh_token_lifetime: float = 7 * 24 * 3600
+    refresh_reuse_grace: float = 0.0
+    login_limits: LoginLimits = LoginLimits()
+    required_roles: tuple[str, ...] = ()
+    """Set by `require()`: a user needs one of these roles (or to be an admin) to use the app."""
+    admin_only: bool = False
+    """Set by `require(admin=True)`: only admins may use the app."""
+    _secret_option: str | None = None
+
+    def __init__(self, *, jwt_secret: str | None = None,
+                 access_token_lifetime: float | None = None,
+                 refresh_token_lifetime: float | None = None,
+                 refresh_reuse_grace: float | None = None,
+                 login_limits: LoginLimits | None = None) -> None:
+        self._secret_option = jwt_secret
+        if access_token_lifetime is not None:
+            self.access_token_lifetime = access_token_lifetime
+        if refresh_token_lifetime is not None:
+            self.refresh_token_lifetime = refresh_token_lifetime
+        if refresh_reuse_grace is not None:
+            self.refresh_reuse_grace = refresh_reuse_grace
+        if login_limits is not None:
+            self.login_limits = login_limits
+
+    # --- what a provider implements ---------------------------------------------------------
+
+    @abstractmethod
+    async def authenticate(self, username: str, password: str) -> AuthResult:
+        """Check a username and password. Use the same message for an unknown user and a
+        wrong password, and take the same time for both."""
+
+    @abstractmethod
+    async def get_user(self, user_id: str) -> User | None:
+        """The user with this id (as put in tokens' `sub`), or None."""
+
+    @abstractmethod
+    async def get_user_by_username(self, username: str) -> User | None:
+        """The user with this username, or None."""
+
+    # --- secret and tokens ------------------------------------------------------------------
+
+    @cached_property
+    def jwt_secret(self) -> str:
+        """The signing secret: the `jwt_secret` option, `NUMEROUS_JWT_SECRET`, or generated."""
+        return self._secret_option or os.environ.get(SECRET_ENV) or generated_secret()
+
+    @property
+    def secret_is_generated(self) -> bool:
+        """True when no secret was configured: tokens do not survive a restart, and
+        production mode refuses to start."""
+        return not (self._secret_option or os.environ.get(SECRET_ENV))
+
+    @cached_property
+    def tokens(self) -> TokenIssuer:
+        return TokenIssuer(self.jwt_secret, access_lifetime=self.access_token_lifetime,
+                           refresh_lifetime=self.refresh_token_lifetime)
+
+    @cached_property
+    def login_limiter(self) -> LoginLimiter:
+        return LoginLimiter(self.login_limits)
+
+    def verify_access_token(self, token: str) -> Claims | None:
+        return self.tokens.verify(token, "access")
+
+    async def user_for_access_token(self, token: str) -> User | None:
+        """The active user an access token stands for, or None."""
+        claims = self.verify_access_token(token)
+        if claims is None:
+            return None
+        user = await self.get_user(claims["sub"])
+        return user if user is not None and user.is_active else None
+
+    # --- refresh token storage hooks (in memory unless overridden) -------------------------
+
+    @cached_property
+    def _memory_store(self) -> MemoryRefreshStore:
+        # One store per secret, so a dev-mode reload (a new provider, the same secret) keeps
+        # everyone signed in.
+        key = hashlib.sha256(self.jwt_secret.encode()).hexdigest()
+        return _memory_stores.setdefault(key, MemoryRefreshStore())
+
+    async def save_refresh_token(self, record: RefreshTokenRecord) -> None:
+        await self._memory_store.save(record)
+
+    async def load_refresh_token(self, jti: str) -> RefreshTokenRecord | None:
+        return await self._memory_store.load(jti)
+
+    async def revoke_refresh_token(self, jti: str, replaced_by: str | None = None) -> bool:
+        """Revoke one refresh token. Returns True only if it was active until now, so of two
+        racing rotations exactly one wins."""
+        return await self._memory_store.revoke(jti, replaced_by)
+
+    async def revoke_token_family(self, family: str) -> None:
+        await self._memory_store.revoke_family(family)
+
+    async def revoke_user_tokens(self, user_id: str) -> None:
+        """Sign a user out everywhere (their access tokens still run out on their own)."""
+        await self._memory_store.revoke_user(user_id)
+
+    # --- the flows the routes use -----------------------------------------------------------
+
+    async def sign_in(self, username: str, password: str) -> AuthResult:
+        """`authenticate`, plus refusing users who are not active or not allowed in."""
+        result = await self.authenticate(username, password)
+        if result.success and (result.user is None or not result.user.is_active):
+            return AuthResult.fail(INVALID_CREDENTIALS)
+        return result
+
+    async def issue_tokens(self, user: User, family: str | None = None) -> TokenPair:
+        """A new access token and a new refresh token (recorded), for `user`."""
+        refresh = self.tokens.issue(user, "refresh")
+        return await self._record_pair(user, family or secrets.token_urlsafe(16), refresh)
+
+    async def _record_pair(self, user: User, family: str, refresh: IssuedToken) -> TokenPair:
+        await self.save_refresh_token(RefreshTokenRecord(
+            jti=refresh.jti, family=family, user_id=user.id, expires_at=refresh.expires_at))
+        return TokenPair(self.tokens.issue(user, "access"), refresh)
+
+    async def refresh(self, refresh_token: str) -> tuple[User, TokenPair] | None:
+        """Rotate a refresh token: the old one is revoked and a new pair issued in its family.
+
+        A revoked token presented again (after `refresh_reuse_grace`) revokes its family.
+        """
+        claims = self.tokens.verify(refresh_token, "refresh")
+        if claims is None:
+            return None
+        record = await self.load_refresh_token(claims["jti"])
+        if record is None or record.user_id != claims["sub"]:
+            return None
+        user = await self.get_user(claims["sub"])
+        if user is None or not user.is_active:
+            await self.revoke_token_family(record.family)
+            return None
+        refresh = self.tokens.issue(user, "refresh")
+        if not await self.revoke_refresh_token(record.jti, replaced_by=refresh.jti):
+            current = await self.load_refresh_token(record.jti)
+            if current is None or not self._within_grace(current):
+                logger.warning("a revoked refresh token of user %r was presented again; every "
+                               "token of that sign-in is revoked", user.username)
+                await self.revoke_token_family(record.family)
+                return None
+        return user, await self._record_pair(user, record.family, refresh)
+
+    def _within_grace(self, record: RefreshTokenRecord) -> bool:
+        return (record.replaced_by is not None and record.revoked_at is not None
+                and time.time() - record.revoked_at <= self.refresh_reuse_grace)
+
+    async def revoke(self, refresh_token: str) -> User | None:
+        """Sign out: revoke the refresh token's whole family. Returns whose it was."""
+        claims = self.tokens.verify(refresh_token, "refresh")
+        if claims is None:
+            return None
+        record = await self.load_refresh_token(claims["jti"])
+        if record is not None and record.user_id == claims["sub"]:
+            await self.revoke_token_family(record.family)
+        return await self.get_user(claims["sub"])
+
+    # --- who may use an app -----------------------------------------------------------------
+
+    def require(self, roles: Iterable[str] = (), *, admin: bool = False) -> Self:
+        """This provider, for an app that only some users may use.
+
+        `create_app(..., auth_provider=provider.require(roles=["analyst"]))` lets in users with
+        any of the roles, and admins; `provider.require(admin=True)` only admins. The result
+        shares users, secret and tokens with `provider`, so several apps can use one provider
+        with different rules.
+        """
+        for name in ("jwt_secret", "tokens", "login_limiter", "_memory_store"):
+            getattr(self, name)  # settle shared state before copying, so copies share it
+        clone = copy.copy(self)
+        clone.required_roles = tuple(roles)
+        clone.admin_only = admin
+        return clone
+
+    def allows(self, user: User) -> bool:
+        """Whether `user` may use an app protected by this provider."""
+        if not user.is_active:
+            return False
+        if user.is_admin:
+            return True
+        return not self.admin_only and (not self.required_roles
+                                        or user.has_any_role(self.required_roles))
+
+    async def startup(self) -> None:
+        """Called when an app using the provider starts (on the app's event loop)."""
+
+    async def close(self) -> None:
+        """Release what the provider holds (database connections); called at shutdown."""
