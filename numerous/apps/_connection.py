@@ -110,6 +110,7 @@ class MemoryConnection:
         except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
         self._out.close()
+        self._in.close()
 
 
 def memory_pair(buffer: int = 10_000) -> tuple[MemoryConnection, MemoryConnection]:

@@ -112,9 +112,11 @@ class Outbox:
             return entries
 
     def reset(self, keep_ids: set[str]) -> None:
-        """Drop what a full snapshot replaces; keep custom messages of live widgets."""
+        """Drop what a full snapshot replaces; keep custom messages of live widgets and
+        session control (a session closing must still tell its browser)."""
         with self._lock:
-            self._entries = [e for e in self._entries if e.kind == "custom" and e.id in keep_ids]
+            self._entries = [e for e in self._entries if e.kind == "control" or
+                             (e.kind == "custom" and e.id in keep_ids)]
             self._mergeable.clear()
             self._unmerged = len(self._entries)
             self.overflowed = False

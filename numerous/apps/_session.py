@@ -179,9 +179,12 @@ class Session:
             return
         if message["type"] == "update":
             self._apply_update(widget, message)
-        else:
-            self._run_callback(widget, lambda: widget._handle_custom_msg(  # noqa: SLF001
-                message["content"], message["buffers"]))
+            return
+        # Each on_msg handler is called here rather than through ipywidgets' dispatcher,
+        # which would swallow its errors into a log line the app's developer never sees.
+        content, buffers = message["content"], message["buffers"]
+        for handler in list(widget._msg_callbacks.callbacks):  # noqa: SLF001
+            self._run_callback(lambda h=handler: h(widget, content, buffers))
 
     def _apply_update(self, widget: Widget, message: ClientUpdate) -> None:
         state = message["state"]
@@ -190,19 +193,18 @@ class Session:
             self.send_error("invalid_value", f"these traits cannot be set: {', '.join(refused)}",
                             message["id"])
             return
-        try:
-            self._run_callback(widget, lambda: widget.set_state(state), reraise=TraitError)
-        except TraitError as exc:
-            self.send_error("invalid_value", str(exc), message["id"])
+        problem = _invalid_value(widget, state)
+        if problem is not None:
+            self.send_error("invalid_value", problem, message["id"])
             widget.send_state(list(state))  # put the browser back on the server's value
+            return
+        # Validated: whatever fails from here on is the app's code (observers, callbacks).
+        self._run_callback(lambda: widget.set_state(state))
 
-    def _run_callback(self, widget: Widget, fn: Callable[[], object],
-                      reraise: type[Exception] | None = None) -> None:
+    def _run_callback(self, fn: Callable[[], object]) -> None:
         try:
             fn()
         except Exception as exc:
-            if reraise is not None and isinstance(exc, reraise):
-                raise
             logger.exception("error in a callback of session %s", self.id[:6])
             detail = traceback.format_exc() if self.dev else None
             self.send_error("callback_error", f"{type(exc).__name__}: {exc}" if self.dev else
@@ -308,6 +310,20 @@ class Session:
             entries.append(Entry("open", comm_id, state, ack=self.current_seq))
         self.outbox.reset(set(self.comms))
         return entries
+
+
+def _invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:
+    """Why a trait would refuse a value from the browser, or None when all are acceptable."""
+    traits = widget.traits()
+    for name, value in state.items():
+        from_json = widget.trait_metadata(name, "from_json", widget._trait_from_json)  # noqa: SLF001
+        try:
+            traits[name]._validate(widget, from_json(value, widget))  # noqa: SLF001
+        except TraitError as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001 - a converter failing is a refused value too
+            return f"{name}: {type(exc).__name__}: {exc}"
+    return None
 
 
 def current_session() -> Session | None:

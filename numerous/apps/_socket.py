@@ -154,7 +154,7 @@ async def _receive_loop(conn: Connection, session: Session, limits: SessionLimit
 
 
 def _accept(frame: Frame, session: Session, limits: SessionLimits) -> None:
-    if len(frame) > limits.max_message_bytes:
+    if _size(frame) > limits.max_message_bytes:
         session.send_error("too_large", f"messages are limited to {limits.max_message_bytes} bytes")
         return
     try:
@@ -166,6 +166,13 @@ def _accept(frame: Frame, session: Session, limits: SessionLimits) -> None:
         session.send_error("unknown_widget", "no such widget in this session", message["id"][:64])
         return
     session.post(message)
+
+
+def _size(frame: Frame) -> int:
+    """Bytes on the wire; a text frame is only encoded when its length leaves any doubt."""
+    if isinstance(frame, str) and len(frame) * 4 > 1024:
+        return len(frame.encode())
+    return len(frame)
 
 
 def encode_entry(entry: Entry) -> Frame:

@@ -147,7 +147,12 @@ def inject(html: str, *, head: str, body: str) -> str:
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 f"<title>Numerous App</title>\n{head}\n</head>\n<body>\n{html}\n{body}\n"
                 "</body>\n</html>\n")
-    html = _insert_before_last(html, _HEAD_END, head) if _HEAD_END.search(html) else head + html
+    if _HEAD_END.search(html):
+        html = _insert_before_last(html, _HEAD_END, head)
+    else:  # a document without a head: give it one, after <html ...>, so the doctype stays first
+        start = _HTML_START.search(html)
+        end = html.index(">", start.start()) + 1 if start else 0
+        html = f"{html[:end]}<head>{head}</head>{html[end:]}"
     if _BODY_END.search(html):
         return _insert_before_last(html, _BODY_END, body)
     return html + body

@@ -27,6 +27,7 @@ from ._driver import (
     WidgetView,
 )
 from ._loading import load_app
+from ._view import BrowserView
 
 T = TypeVar("T")
 _GRACE = 5.0
@@ -91,6 +92,11 @@ class AppSession:
     @property
     def keys(self) -> list[str]:
         return self.inner.keys
+
+    @property
+    def view(self) -> BrowserView:
+        """Everything the page received: `view.models`, `view.log`, `view.errors`."""
+        return self.inner.view
 
     @property
     def errors(self) -> list[dict[str, Any]]:

@@ -1,0 +1,117 @@
+"""Helpers shared by the unit tests: polling with a deadline and a wire-level test client."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import anyio
+
+from numerous.apps._connection import Disconnected, MemoryConnection
+from numerous.apps._protocol import PROTOCOL_VERSION, decode, encode
+
+OWNER = "o" * 32
+"""A client token of the length the page route hands out."""
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 3.0,
+               interval: float = 0.002) -> None:
+    """Poll `predicate` until it is true; fail with a clear message at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+        time.sleep(interval)
+
+
+async def async_wait_until(predicate: Callable[[], object], timeout: float = 3.0,
+                           interval: float = 0.002) -> None:
+    """`wait_until` for coroutines: the event loop keeps running while we poll."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+        await asyncio.sleep(interval)
+
+
+async def join(session: Any, timeout: float = 3.0) -> bool:
+    """Wait for a session's thread to end without blocking the event loop."""
+    return await asyncio.to_thread(session.join, timeout)
+
+
+def hello(session_id: str) -> dict[str, Any]:
+    return {"type": "hello", "protocol": PROTOCOL_VERSION, "session": session_id}
+
+
+class WireClient:
+    """The browser's end of an in-memory connection, speaking protocol frames."""
+
+    def __init__(self, end: MemoryConnection, task: asyncio.Task[None]) -> None:
+        self.end = end
+        self.task = task
+        self.seq = 0
+
+    async def send(self, message: dict[str, Any], buffers: Sequence[bytes] = ()) -> None:
+        await self.end.send(encode(message, buffers))
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        await self.end.send(frame)
+
+    async def update(self, model_id: str, state: dict[str, Any], **extra: Any) -> int:
+        """Send an update with the next seq; returns that seq."""
+        self.seq += 1
+        await self.send({"type": "update", "id": model_id, "state": state, "seq": self.seq,
+                         **extra})
+        return self.seq
+
+    async def recv(self, timeout: float = 3.0) -> tuple[dict[str, Any], list[memoryview]]:
+        with anyio.fail_after(timeout):
+            frame = await self.end.receive()
+        return decode(frame)
+
+    async def message(self, timeout: float = 3.0) -> dict[str, Any]:
+        return (await self.recv(timeout))[0]
+
+    async def until(self, predicate: Callable[[dict[str, Any]], bool] | str,
+                    timeout: float = 3.0) -> dict[str, Any]:
+        """The first message matching `predicate` (or of that type); earlier ones are skipped."""
+        if isinstance(predicate, str):
+            kind = predicate
+            predicate = lambda m: m.get("type") == kind  # noqa: E731
+        deadline = time.monotonic() + timeout
+        while True:
+            message = await self.message(max(0.0, deadline - time.monotonic()))
+            if predicate(message):
+                return message
+
+    async def snapshot(self, timeout: float = 3.0) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The `open` messages up to `ready`, and the `ready` message."""
+        opens = []
+        while True:
+            message = await self.message(timeout)
+            if message["type"] == "ready":
+                return opens, message
+            assert message["type"] == "open", message
+            opens.append(message)
+
+    async def closed(self, timeout: float = 3.0) -> tuple[int, list[dict[str, Any]]]:
+        """Read until the server closes; the close code and the messages read on the way."""
+        seen = []
+        with anyio.fail_after(timeout):
+            while True:
+                try:
+                    frame = await self.end.receive()
+                except Disconnected as exc:
+                    return exc.code, seen
+                seen.append(decode(frame)[0])
+
+    async def quiet(self, timeout: float = 0.05) -> list[dict[str, Any]]:
+        """Whatever arrives within `timeout` (used to check that nothing more is sent)."""
+        seen = []
+        try:
+            while True:
+                seen.append(await self.message(timeout))
+        except TimeoutError:
+            return seen

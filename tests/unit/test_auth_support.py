@@ -1,0 +1,134 @@
+"""Helpers for the authentication tests (this module holds no tests of its own).
+
+Each test builds a small app in `tmp_path` with an anywidget counter, protected by a provider,
+and talks to it through Starlette's TestClient with the lifespan running.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anywidget
+import pytest
+import traitlets
+
+from numerous.apps import NumerousApp, create_app, current_user
+from numerous.apps._protocol import PROTOCOL_VERSION, decode
+from numerous.apps.auth import BaseAuthProvider
+from numerous.apps.auth.providers.env_auth import EnvAuthProvider
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+PAGE = {"accept": "text/html,application/xhtml+xml"}
+USERS = [
+    {"username": "ann", "password": "ann-password-1", "roles": ["viewer"], "email": "a@x.org"},
+    {"username": "bob", "password": "bob-password-1"},
+    {"username": "root", "password": "root-password-1", "is_admin": True},
+]
+PASSWORDS = {entry["username"]: entry["password"] for entry in USERS}
+
+
+class Counter(anywidget.AnyWidget):
+    _esm = "export default { render({ model, el }) { el.textContent = model.get('value'); } }"
+    value = traitlets.Int(0).tag(sync=True)
+    owner = traitlets.Unicode("").tag(sync=True)
+
+
+def run_counter() -> dict[str, Any]:
+    """A counter that shows who opened the session (current_user() inside run_app)."""
+    user = current_user()
+    return {"counter": Counter(owner=user.username if user is not None else "")}
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def env_provider(**options: Any) -> EnvAuthProvider:
+    options.setdefault("jwt_secret", new_secret())
+    return EnvAuthProvider(users=USERS, **options)
+
+
+def make_app(tmp_path: Path, provider: BaseAuthProvider, **kwargs: Any) -> NumerousApp:
+    (tmp_path / "index.html.j2").write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body><main>{{ counter }}</main>"
+        "</body></html>")
+    kwargs.setdefault("app_generator", run_counter)
+    return create_app(template="index.html.j2", base_dir=tmp_path, auth_provider=provider,
+                      **kwargs)
+
+
+@pytest.fixture
+def served() -> Iterator[Any]:
+    """`served(app)` gives a TestClient whose lifespan runs (and ends every session)."""
+    clients: list[TestClient] = []
+
+    def serve(app: Any, **kwargs: Any) -> TestClient:
+        kwargs.setdefault("follow_redirects", False)
+        client = TestClient(app, **kwargs)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield serve
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def login(client: TestClient, username: str, password: str | None = None,
+          base: str = "") -> Any:
+    """Sign in with JSON; returns the response."""
+    return client.post(f"{base}/api/auth/login",
+                       json={"username": username,
+                             "password": PASSWORDS[username] if password is None else password})
+
+
+def config_of(html: str) -> dict[str, Any]:
+    match = re.search(r'<script id="numerous-config" type="application/json">(.*?)</script>',
+                      html, re.S)
+    assert match is not None, html
+    return dict(json.loads(match.group(1)))
+
+
+def ws_hello(ws: Any, session_id: str) -> None:
+    ws.send_text(json.dumps({"type": "hello", "protocol": PROTOCOL_VERSION,
+                             "session": session_id}))
+
+
+def ws_message(ws: Any, timeout: float = 3.0) -> dict[str, Any] | int:
+    """The next protocol message, or the close code when the server closes."""
+    async def receive() -> dict[str, Any]:
+        with anyio.fail_after(timeout):
+            return dict(await ws._send_rx.receive())  # noqa: SLF001
+
+    message = ws.portal.call(receive)
+    if message["type"] == "websocket.close":
+        return int(message.get("code", 1000))
+    frame = message.get("text") if message.get("text") is not None else message["bytes"]
+    return dict(decode(frame)[0])
+
+
+def until_ready(ws: Any) -> list[dict[str, Any]]:
+    """Messages up to and including `ready`."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        message = ws_message(ws)
+        assert isinstance(message, dict), f"closed with {message}"
+        seen.append(message)
+        if message["type"] == "ready":
+            return seen
+
+
+def cookie_headers(response: Any) -> dict[str, str]:
+    """Set-Cookie headers by cookie name."""
+    return {header.split("=", 1)[0]: header for header in response.headers.get_list("set-cookie")}
