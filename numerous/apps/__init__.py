@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from ._app import NumerousApp, create_app
 from ._multi import combine_apps
+from ._security import SecurityPolicy
 from ._session import current_session, current_user
 from ._sessions import SessionLimits
 
-__all__ = ["NumerousApp", "SessionLimits", "combine_apps", "create_app", "current_session",
-           "current_user"]
+__all__ = ["NumerousApp", "SecurityPolicy", "SessionLimits", "combine_apps", "create_app",
+           "current_session", "current_user"]

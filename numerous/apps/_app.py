@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from fastapi import FastAPI, Request, WebSocket
 from starlette.requests import HTTPConnection
 from fastapi.responses import HTMLResponse, Response
+from ipywidgets.widgets.widget import _instances as _widget_instances
 from starlette.staticfiles import StaticFiles
 
 from . import _comm
@@ -26,6 +27,7 @@ from ._sessions import AtCapacity, SessionLimits, SessionManager
 from ._socket import serve_connection
 from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
 from ._protocol import PROTOCOL_VERSION, CloseCode
+from ._security import SecurityHeaders, SecurityPolicy
 from .auth._integration import install_auth
 
 logger = logging.getLogger("numerous.apps")
@@ -63,13 +65,14 @@ class AppRuntime:
 
     def __init__(self, *, templates: Templates, builder: Builder, dev: bool,
                  limits: SessionLimits, base_dir: Path, theme_css: str | None,
-                 path_prefix: str) -> None:
+                 path_prefix: str, security: SecurityPolicy) -> None:
         self.templates = templates
         self.builder = builder
         self.dev = dev
         self.base_dir = base_dir
         self.theme_css = theme_css
         self.path_prefix = path_prefix.rstrip("/")
+        self.security = security
         self.sessions = SessionManager(limits, dev=dev)
         self.mount_prefix = ""
         """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
@@ -133,6 +136,7 @@ def create_app(
     session_grace: float = 60.0,
     max_sessions: int | None = None,
     limits: SessionLimits | None = None,
+    security: SecurityPolicy | None = None,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -153,7 +157,7 @@ def create_app(
     limits = limits or SessionLimits(grace=session_grace, max_sessions=max_sessions)
     runtime = AppRuntime(templates=Templates(folder, template), builder=builder, dev=dev,
                          limits=limits, base_dir=folder, theme_css=theme_css,
-                         path_prefix=path_prefix)
+                         path_prefix=path_prefix, security=security or SecurityPolicy())
     return _build_fastapi(runtime, auth_provider=auth_provider, login_template=login_template,
                           public_routes=public_routes, protected_routes=protected_routes)
 
@@ -184,6 +188,7 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str 
 
     app = NumerousApp(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.numerous = runtime
+    app.add_middleware(SecurityHeaders, policy=runtime.security)
     app.add_api_route("/", _page_route(runtime), methods=["GET"], include_in_schema=False)
     app.add_api_route("/numerous/js/{version}/{name}", _client_route, methods=["GET"],
                       include_in_schema=False)
@@ -264,7 +269,22 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
         detail = getattr(exc, "detail", "") if runtime.dev else ""
         message = str(exc) if runtime.dev else "The app could not be started. The error is logged."
         return _error_page(runtime, base, 500, "App error", message, traceback=detail)
-    return HTMLResponse(html, headers=_NO_STORE)
+    headers = dict(_NO_STORE)
+    if runtime.security.enabled:
+        headers["Content-Security-Policy"] = runtime.security.header(_module_urls(session))
+    return HTMLResponse(html, headers=headers)
+
+
+def _module_urls(session: Any) -> list[str]:
+    """Widget code the page loads from elsewhere: its origins go into the page's CSP."""
+    urls = []
+    for comm_id in list(session.comms):
+        widget = _widget_instances.get(comm_id)
+        for trait in ("_esm", "_css"):
+            value = getattr(widget, trait, None)
+            if isinstance(value, str) and value.startswith(("http://", "https://")):
+                urls.append(value)
+    return urls
 
 
 def _head(runtime: AppRuntime, base: str, widgets: Any) -> str:

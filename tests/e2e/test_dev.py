@@ -54,8 +54,7 @@ def test_static_edit_reloads_the_open_page(dev_app: tuple[Path, Server], page: P
     page.goto(server.url)
     wait_ready(page)
     (app_dir / "static" / "css" / "styles.css").write_text("body { background: rgb(1, 2, 3); }")
-    page.wait_for_function("getComputedStyle(document.body).backgroundColor === 'rgb(1, 2, 3)'",
-                           timeout=10_000)
+    expect(page.locator("body")).to_have_css("background-color", "rgb(1, 2, 3)", timeout=10_000)
 
 
 def test_app_edit_adds_widget_and_errors_show_then_recover(

@@ -1,0 +1,97 @@
+"""Security headers: a Content-Security-Policy that fits widget modules, and the usual others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+@dataclass
+class SecurityPolicy:
+    """What the app's pages allow. Pass one to `create_app(security=...)` to change it.
+
+    The default lets the page run its own scripts and widget modules (served by the app, or
+    from the origin of a widget whose `_esm` is a URL), keeps inline styles (templates and
+    widgets use `style` attributes), and only lets the app itself frame its pages.
+    """
+
+    frame_ancestors: str = "'self'"
+    """Who may put the pages in a frame: "'self'", "'none'", or a list of origins."""
+    script_sources: list[str] = field(default_factory=list)
+    """Extra origins for scripts, e.g. "https://esm.sh"."""
+    style_sources: list[str] = field(default_factory=lambda: ["https://fonts.googleapis.com"])
+    """Extra origins for stylesheets (numerous-widgets imports Google Fonts)."""
+    connect_sources: list[str] = field(default_factory=list)
+    """Extra origins widgets may fetch from."""
+    extra: str = ""
+    """Directives appended as they are, e.g. "upgrade-insecure-requests"."""
+    enabled: bool = True
+    """False sends no Content-Security-Policy at all (other headers stay)."""
+
+    def header(self, module_urls: Iterable[str] = ()) -> str:
+        origins = sorted({_origin(url) for url in module_urls} - {""})
+        directives = [
+            "default-src 'self'",
+            _directive("script-src", ["'self'", *origins, *self.script_sources]),
+            _directive("style-src", ["'self'", "'unsafe-inline'", *origins,
+                                     *self.style_sources]),
+            "img-src 'self' data: blob: https:",
+            "font-src 'self' data: https:",
+            _directive("connect-src", ["'self'", *origins, *self.connect_sources]),
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {self.frame_ancestors}",
+        ]
+        if self.extra:
+            directives.append(self.extra)
+        return "; ".join(directives)
+
+    def frame_options(self) -> str | None:
+        """The older X-Frame-Options equivalent of `frame_ancestors`, where one exists."""
+        return {"'self'": "SAMEORIGIN", "'none'": "DENY"}.get(self.frame_ancestors.strip())
+
+
+def _directive(name: str, sources: list[str]) -> str:
+    return f"{name} {' '.join(dict.fromkeys(sources))}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return ""
+
+
+class SecurityHeaders:
+    """Adds the headers every response should carry, and a default CSP to HTML responses
+    that do not set their own."""
+
+    def __init__(self, app: ASGIApp, policy: SecurityPolicy) -> None:
+        self.app = app
+        self.policy = policy
+        self.default_csp = policy.header()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if headers.get("content-type", "").startswith("text/html"):
+                    if self.policy.enabled:
+                        headers.setdefault("Content-Security-Policy", self.default_csp)
+                    frame = self.policy.frame_options()
+                    if frame:
+                        headers.setdefault("X-Frame-Options", frame)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
