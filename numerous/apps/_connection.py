@@ -95,11 +95,18 @@ class MemoryConnection:
         try:
             item = await self._in.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
+            self._release()
             raise Disconnected(self.close_code or 1006, self.close_reason) from None
         if isinstance(item, Disconnected):
             self.close_code, self.close_reason = item.code, item.reason
+            self._release()
             raise item
         return item
+
+    def _release(self) -> None:
+        """The peer has gone: close this end's streams too (they hold nothing more)."""
+        self._out.close()
+        self._in.close()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         if self.close_code is not None:
@@ -109,8 +116,7 @@ class MemoryConnection:
             self._out.send_nowait(Disconnected(code, reason))
         except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
-        self._out.close()
-        self._in.close()
+        self._release()
 
 
 def memory_pair(buffer: int = 10_000) -> tuple[MemoryConnection, MemoryConnection]:
