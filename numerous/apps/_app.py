@@ -77,6 +77,8 @@ class AppRuntime:
         self.mount_prefix = ""
         """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
         self.extra_stylesheets: list[str] = []
+        self.extra_scripts: list[str] = []
+        """Module scripts every page loads, as paths below the app's base (auth adds one)."""
         self.identify: Identify = anonymous
         """Replaced by authentication: maps a request and its client cookie to an owner."""
         self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
@@ -323,6 +325,7 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         runtime.templates.fragments(),
         json_script("numerous-config", config),
         f'<script type="module" src="{base}/numerous/js/{client.version}/main.js"></script>',
+        *(f'<script type="module" src="{base}{path}"></script>' for path in runtime.extra_scripts),
     ])
 
 
