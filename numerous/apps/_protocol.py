@@ -21,6 +21,8 @@ class Hello(TypedDict):
     type: Literal["hello"]
     protocol: int
     session: str
+    restore: NotRequired[dict[str, dict[str, JSON]]]
+    """Widget values a page offers back after losing its session (restore_state apps)."""
 
 
 class ClientUpdate(TypedDict):
@@ -270,7 +272,11 @@ def parse_hello(message: dict[str, JSON]) -> Hello:
         raise ProtocolError("bad_frame", "the first message must be a hello with a session id")
     if message.get("protocol") != PROTOCOL_VERSION:
         raise ProtocolError("bad_frame", f"protocol version {PROTOCOL_VERSION} is required")
-    return Hello(type="hello", protocol=PROTOCOL_VERSION, session=message["session"])
+    hello = Hello(type="hello", protocol=PROTOCOL_VERSION, session=message["session"])
+    restore = message.get("restore")
+    if isinstance(restore, dict) and all(isinstance(v, dict) for v in restore.values()):
+        hello["restore"] = restore  # anything else there is ignored, not an error
+    return hello
 
 
 def _check_id_and_seq(message: dict[str, JSON]) -> None:

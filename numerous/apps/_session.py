@@ -62,6 +62,9 @@ class Session:
         self.current_seq = 0
         self.connection: Any = None
         self.expiry: asyncio.TimerHandle | None = None
+        self.restorable = False
+        """restore_state apps: the first connection may offer values back (see restore_values)."""
+        self.joined = False
         self.on_end: Callable[[Session, str], None] | None = None
         """Set by the session manager: how `end()` removes the session from it."""
         self.initial_values: dict[str, dict[str, Any]] = {}
@@ -288,7 +291,7 @@ class Session:
             if widget is None:
                 continue
             for name, value in traits.items():
-                if name not in widget.keys:
+                if name.startswith("_") or name not in widget.keys:
                     continue
                 from_json = widget.trait_metadata(name, "from_json", widget._trait_from_json)  # noqa: SLF001
                 try:

@@ -16,6 +16,7 @@ from ._connection import Connection, Disconnected, Frame
 from ._outbox import Entry
 from ._protocol import (
     CloseCode,
+    Hello,
     ProtocolError,
     decode,
     encode,
@@ -33,15 +34,17 @@ HELLO_TIMEOUT = 10.0
 
 async def serve_connection(conn: Connection, manager: SessionManager, owner: str) -> None:
     """Run a connection to its end. Never raises for anything the client does."""
-    session = await _join(conn, manager, owner)
-    if session is None:
+    joined = await _join(conn, manager, owner)
+    if joined is None:
         return
+    session, hello = joined
     previous, session.connection = session.connection, conn
     if previous is not None:
         await previous.close(CloseCode.REPLACED, "the session was opened in another connection")
     manager.attached(session)
     wake = session.outbox.listen(asyncio.get_running_loop())
     try:
+        await _restore(session, hello)
         await _send_snapshot(conn, session)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_send_loop, conn, session, wake, tasks.cancel_scope)
@@ -57,7 +60,8 @@ async def serve_connection(conn: Connection, manager: SessionManager, owner: str
                 manager.detached(session)
 
 
-async def _join(conn: Connection, manager: SessionManager, owner: str) -> Session | None:
+async def _join(conn: Connection, manager: SessionManager, owner: str
+                ) -> tuple[Session, Hello] | None:
     try:
         with anyio.fail_after(HELLO_TIMEOUT):
             first = await conn.receive()
@@ -73,7 +77,17 @@ async def _join(conn: Connection, manager: SessionManager, owner: str) -> Sessio
     session = manager.get(hello["session"], owner)
     if session is None:
         await _lost(conn, "This session has ended.", CloseCode.SESSION_UNKNOWN)
-    return session
+        return None
+    return session, hello
+
+
+async def _restore(session: Session, hello: Hello) -> None:
+    """A page that lost its session offers its last values to the new one: taken once, on
+    the first connection, where the app allows it (restore_state)."""
+    first, session.joined = not session.joined, True
+    values = hello.get("restore")
+    if values and first and session.restorable:
+        await session.call(lambda: session.restore_values(values))
 
 
 async def _lost(conn: Connection, reason: str, code: int) -> None:

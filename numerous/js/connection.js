@@ -49,6 +49,7 @@ export class Connection {
    * @param {() => number} [options.now] ms clock
    * @param {() => number} [options.random]
    * @param {{protocol: string, host: string}} [options.location]
+   * @param {() => object} [options.helloExtra] more fields for each hello (e.g. `restore`)
    */
   constructor(config, options = {}) {
     this.config = config;
@@ -59,6 +60,7 @@ export class Connection {
     this._now = options.now ?? (() => Date.now());
     this._random = options.random ?? Math.random;
     this._location = options.location ?? globalThis.location;
+    this._helloExtra = options.helloExtra ?? (() => ({}));
     /** @type {Status} */
     this.status = "idle";
     this.socket = null;
@@ -121,8 +123,8 @@ export class Connection {
   _opened(socket) {
     if (this.socket !== socket || this.status !== "connecting") return;
     this._clearTimer();
-    socket.send(encodeMessage({ type: MSG.HELLO, protocol: PROTOCOL_VERSION,
-      session: this.config.session }));
+    socket.send(encodeMessage({ ...this._helloExtra(), type: MSG.HELLO,
+      protocol: PROTOCOL_VERSION, session: this.config.session }));
     this._setStatus("syncing");
   }
 

@@ -5,6 +5,7 @@ import { Connection } from "./connection.js";
 import { WidgetHost } from "./host.js";
 import { WidgetManager } from "./model.js";
 import { MSG, PROTOCOL_VERSION, putBuffers } from "./protocol.js";
+import { createRestorer } from "./restore.js";
 import { hideDevOverlay, hideSplash, showDevOverlay, showErrorModal, showSessionLost,
   showWidgetError } from "./ui.js";
 
@@ -33,6 +34,7 @@ export function readConfig(doc = document) {
  * @param {(url: string) => Promise<any>} [options.importModule]
  * @param {() => void} [options.reload]
  * @param {number} [options.modelTimeout] ms widget_manager.get_model waits
+ * @param {Storage} [options.storage] where restore_state keeps values (sessionStorage)
  */
 export function start(config, options = {}) {
   const doc = options.document ?? document;
@@ -136,6 +138,7 @@ export function start(config, options = {}) {
     }
     if (!firstReady) return;
     firstReady = false;
+    restorer?.track(msg.widgets ?? config.widgets, manager);
     await views;
     hideSplash(doc);
     doc.documentElement.dataset.numerousReady = "true";
@@ -159,7 +162,7 @@ export function start(config, options = {}) {
     [MSG.ERROR]: onError,
     [MSG.SESSION_LOST]: (msg) => {
       console.warn(`[numerous] session lost: ${msg.reason ?? ""}`);
-      showSessionLost({ reload, doc });
+      lost();
     },
     [MSG.RELOAD]: () => { hideDevOverlay(doc); reload(); },
     [MSG.DEV_ERROR]: (msg) => showDevOverlay(msg.message ?? "", msg.traceback ?? "", doc),
@@ -180,7 +183,7 @@ export function start(config, options = {}) {
       snapshot.clear();
       deferred.clear();
     } else if (status === "lost") {
-      showSessionLost({ reload, doc });
+      lost();
     } else if (status === "replaced") {
       console.info("[numerous] a newer connection took this session over; this page stopped");
     } else if (status === "waiting") {
@@ -188,9 +191,25 @@ export function start(config, options = {}) {
     }
   }
 
+  // With restore_state on, a lost session reloads the page once and offers the last values.
+  const restorer = config.restore
+    ? createRestorer(config, { storage: options.storage, timers: options.timers,
+      now: options.now })
+    : null;
+  let lostShown = false;
+  function lost() {
+    if (lostShown) return;
+    lostShown = true;
+    if (!restorer?.recover(reload)) showSessionLost({ reload, doc });
+  }
+  const helloExtra = () => {
+    const restore = restorer?.offer();
+    return restore ? { restore } : {};
+  };
+
   app.connection = new Connection(config, { onMessage, onStatus, WebSocket: options.WebSocket,
     timers: options.timers, now: options.now, random: options.random,
-    location: options.location });
+    location: options.location, helloExtra });
   /** Close the socket and run every widget's cleanups. */
   app.teardown = async () => {
     app.connection.close();
