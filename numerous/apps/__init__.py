@@ -12,6 +12,7 @@ from ._multi import combine_apps
 from ._security import SecurityPolicy
 from ._session import current_session, current_user
 from ._sessions import SessionLimits
+from .agent import action
 
-__all__ = ["NumerousApp", "SecurityPolicy", "SessionLimits", "combine_apps", "create_app",
-           "current_session", "current_user"]
+__all__ = ["NumerousApp", "SecurityPolicy", "SessionLimits", "action", "combine_apps",
+           "create_app", "current_session", "current_user"]

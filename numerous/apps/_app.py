@@ -28,6 +28,7 @@ from ._socket import serve_connection
 from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
 from ._protocol import PROTOCOL_VERSION, CloseCode
 from ._security import SecurityHeaders, SecurityPolicy
+from .agent._routes import install_agent_api
 from .auth._integration import install_auth
 
 logger = logging.getLogger("numerous.apps")
@@ -77,6 +78,7 @@ class AppRuntime:
         self.mount_prefix = ""
         """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
         self.extra_stylesheets: list[str] = []
+        self.restore_state = False
         self.extra_scripts: list[str] = []
         """Module scripts every page loads, as paths below the app's base (auth adds one)."""
         self.identify: Identify = anonymous
@@ -139,6 +141,8 @@ def create_app(
     max_sessions: int | None = None,
     limits: SessionLimits | None = None,
     security: SecurityPolicy | None = None,
+    agent_api: bool | None = None,
+    restore_state: bool = False,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -148,6 +152,15 @@ def create_app(
     still get widgets of their own.
 
     The result is a FastAPI application: serve it with uvicorn, mount it, or add routes.
+
+    `restore_state=True` lets a page whose session was lost (a restarted server, or another
+    instance behind a load balancer) reload once by itself and put the values it last showed
+    back into its new session's widgets, without running callbacks. Leave it off when widget
+    values must only ever come from the app's own code.
+
+    `agent_api` serves the agent API (`{base}/api/agent`, docs/agents.md) through which
+    scripts and agents read and set widget values and call `@action`s; None turns it on
+    in dev mode only.
     """
     caller_file = sys._getframe(1).f_globals.get("__file__")  # noqa: SLF001
     if getattr(_capture, "active", False):
@@ -160,8 +173,10 @@ def create_app(
     runtime = AppRuntime(templates=Templates(folder, template), builder=builder, dev=dev,
                          limits=limits, base_dir=folder, theme_css=theme_css,
                          path_prefix=path_prefix, security=security or SecurityPolicy())
+    runtime.restore_state = restore_state
     return _build_fastapi(runtime, auth_provider=auth_provider, login_template=login_template,
-                          public_routes=public_routes, protected_routes=protected_routes)
+                          public_routes=public_routes, protected_routes=protected_routes,
+                          agent_api=dev if agent_api is None else agent_api)
 
 
 def _builder(app_generator: Callable[[], dict[str, Any]] | None,
@@ -178,7 +193,8 @@ def _builder(app_generator: Callable[[], dict[str, Any]] | None,
 
 def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str | None = None,
                    public_routes: list[str] | None = None,
-                   protected_routes: list[str] | None = None) -> NumerousApp:
+                   protected_routes: list[str] | None = None,
+                   agent_api: bool = False) -> NumerousApp:
     _comm.install()
 
     @asynccontextmanager
@@ -190,7 +206,6 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str 
 
     app = NumerousApp(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.numerous = runtime
-    app.add_middleware(SecurityHeaders, policy=runtime.security)
     app.add_api_route("/", _page_route(runtime), methods=["GET"], include_in_schema=False)
     app.add_api_route("/numerous/js/{version}/{name}", _client_route, methods=["GET"],
                       include_in_schema=False)
@@ -208,6 +223,10 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str 
     if auth_provider is not None:
         install_auth(app, runtime, auth_provider, login_template=login_template,
                      public_routes=public_routes, protected_routes=protected_routes)
+    if agent_api:
+        install_agent_api(app, runtime)
+    # Added last, so outermost: auth's redirects and refusals carry the headers too.
+    app.add_middleware(SecurityHeaders, policy=runtime.security)
     return app
 
 
@@ -253,6 +272,7 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
     try:
         session, built = runtime.sessions.create(runtime.builder, owner=identity.owner,
                                                  base=base, user=identity.user)
+        session.restorable = runtime.restore_state
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
@@ -320,6 +340,7 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         "widgets": {key: widget.model_id for key, widget in widgets.items()},
         "dev": runtime.dev,
         "grace": runtime.sessions.limits.grace,
+        "restore": runtime.restore_state,
     }
     return "\n".join([
         runtime.templates.fragments(),

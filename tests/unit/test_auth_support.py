@@ -16,7 +16,6 @@ from typing import Any
 
 import anyio
 import anywidget
-import pytest
 import traitlets
 
 from numerous.apps import NumerousApp, create_app, current_user
@@ -29,8 +28,12 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
+__all__ = ["PAGE", "PASSWORDS", "USERS", "TestClient", "config_of", "cookie_headers",
+           "env_provider", "login", "make_app", "new_secret", "put_cookie", "serving",
+           "until_ready", "ws_hello", "ws_message"]
+
 PAGE = {"accept": "text/html,application/xhtml+xml"}
-USERS = [
+USERS: list[dict[str, Any]] = [
     {"username": "ann", "password": "ann-password-1", "roles": ["viewer"], "email": "a@x.org"},
     {"username": "bob", "password": "bob-password-1"},
     {"username": "root", "password": "root-password-1", "is_admin": True},
@@ -68,9 +71,9 @@ def make_app(tmp_path: Path, provider: BaseAuthProvider, **kwargs: Any) -> Numer
                       **kwargs)
 
 
-@pytest.fixture
-def served() -> Iterator[Any]:
-    """`served(app)` gives a TestClient whose lifespan runs (and ends every session)."""
+def serving() -> Iterator[Any]:
+    """For a `served` fixture: `served(app)` gives a TestClient whose lifespan runs (and ends
+    every session when the test is over)."""
     clients: list[TestClient] = []
 
     def serve(app: Any, **kwargs: Any) -> TestClient:
@@ -95,7 +98,7 @@ def login(client: TestClient, username: str, password: str | None = None,
 
 def config_of(html: str) -> dict[str, Any]:
     match = re.search(r'<script id="numerous-config" type="application/json">(.*?)</script>',
-                      html, re.S)
+                      html, re.DOTALL)
     assert match is not None, html
     return dict(json.loads(match.group(1)))
 
@@ -109,7 +112,7 @@ def ws_message(ws: Any, timeout: float = 3.0) -> dict[str, Any] | int:
     """The next protocol message, or the close code when the server closes."""
     async def receive() -> dict[str, Any]:
         with anyio.fail_after(timeout):
-            return dict(await ws._send_rx.receive())  # noqa: SLF001
+            return dict(await ws._send_rx.receive())
 
     message = ws.portal.call(receive)
     if message["type"] == "websocket.close":
@@ -132,3 +135,10 @@ def until_ready(ws: Any) -> list[dict[str, Any]]:
 def cookie_headers(response: Any) -> dict[str, str]:
     """Set-Cookie headers by cookie name."""
     return {header.split("=", 1)[0]: header for header in response.headers.get_list("set-cookie")}
+
+
+def put_cookie(client: TestClient, name: str, value: str, path: str = "/") -> None:
+    """Replace a cookie as the server would have set it (same domain, the given path)."""
+    for cookie in [c for c in client.cookies.jar if c.name == name]:
+        client.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
+    client.cookies.set(name, value, domain="testserver.local", path=path)

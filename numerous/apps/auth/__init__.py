@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ._ratelimit import LoginLimits
 from ._refresh import RefreshTokenRecord
-from .base import BaseAuthProvider, TokenPair
+from .base import AuthProvider, BaseAuthProvider, TokenPair
 from .dependencies import (
     AdminUser,
     CurrentUser,
@@ -28,6 +28,7 @@ from .models import AuthResult, CreateUserRequest, UpdateUserRequest, User
 
 __all__ = [
     "AdminUser",
+    "AuthProvider",
     "AuthResult",
     "BaseAuthProvider",
     "CreateUserRequest",

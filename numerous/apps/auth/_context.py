@@ -4,7 +4,7 @@ authentication settings, found from the request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from starlette.requests import HTTPConnection
 
@@ -38,7 +38,7 @@ async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedI
     """The active user of the request's access token, looked up once per request."""
     cached = conn.scope.get(_SCOPE_KEY, _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+        return cast("SignedIn | None", cached)
     result = None
     token = conn.cookies.get(ACCESS_COOKIE)
     claims = provider.verify_access_token(token) if token else None
@@ -52,7 +52,7 @@ async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedI
 
 def settings_of(conn: HTTPConnection) -> AuthSettings:
     settings = getattr(conn.app.state, "numerous_auth", None)
-    if not isinstance(settings, AuthSettings):
-        raise RuntimeError("numerous.apps.auth dependencies need an app made by "
-                           "create_app(..., auth_provider=...)")
-    return settings
+    if isinstance(settings, AuthSettings):
+        return settings
+    raise RuntimeError("numerous.apps.auth dependencies need an app made by "
+                       "create_app(..., auth_provider=...)")

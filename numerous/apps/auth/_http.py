@@ -33,7 +33,10 @@ def base_path(conn: HTTPConnection) -> str:
     return str(conn.scope.get("root_path", "")).rstrip("/")
 
 
-def is_secure(conn: HTTPConnection) -> bool:
+def is_secure(conn: HTTPConnection, provider: BaseAuthProvider | None = None) -> bool:
+    """Whether cookies get `Secure`: the provider's `secure_cookies`, else the scheme."""
+    if provider is not None and provider.secure_cookies is not None:
+        return provider.secure_cookies
     return conn.url.scheme in ("https", "wss")
 
 
@@ -44,7 +47,7 @@ def client_address(conn: HTTPConnection) -> str:
 def set_auth_cookies(response: Response, conn: HTTPConnection, pair: TokenPair,
                      provider: BaseAuthProvider) -> None:
     base = base_path(conn)
-    secure = is_secure(conn)
+    secure = is_secure(conn, provider)
     access_age = int(provider.tokens.access_lifetime)
     refresh_age = int(provider.tokens.refresh_lifetime)
     response.set_cookie(ACCESS_COOKIE, pair.access.token, max_age=access_age, path=base or "/",
@@ -55,9 +58,10 @@ def set_auth_cookies(response: Response, conn: HTTPConnection, pair: TokenPair,
                         httponly=True, samesite="lax", secure=secure)
 
 
-def clear_auth_cookies(response: Response, conn: HTTPConnection) -> None:
+def clear_auth_cookies(response: Response, conn: HTTPConnection,
+                       provider: BaseAuthProvider) -> None:
     base = base_path(conn)
-    secure = is_secure(conn)
+    secure = is_secure(conn, provider)
     for name, path in ((ACCESS_COOKIE, base or "/"), (REFRESH_COOKIE, f"{base}/api/auth"),
                        (HINT_COOKIE, base or "/")):
         response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=secure)

@@ -5,6 +5,7 @@ Template variables: `title`, `error_message`, `username`, `next` (also `next_url
 `login_action` (where the form posts), `base`, `base_css_url`, `theme_css_url` (or None).
 A custom template needs no more than a form posting `username` and `password` to
 `login_action`; a `next` field is optional (the page's own `?next=` is used otherwise).
+The page gets the app's Content-Security-Policy and framing rules (`create_app(security=...)`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ if TYPE_CHECKING:
 BUILTIN = "login.html.j2"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
     "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
 }
 
 
@@ -68,4 +68,16 @@ class LoginPage:
         else:
             html = self.runtime.templates.render_builtin(BUILTIN, **context)
         return HTMLResponse(html, status_code=status_code,
-                            headers={**PAGE_HEADERS, **(headers or {})})
+                            headers={**self._headers(), **(headers or {})})
+
+    def _headers(self) -> dict[str, str]:
+        """No caching, and the app's own security policy (framing, sources), which also
+        applies when the page comes from the gate middleware rather than its route."""
+        headers = dict(PAGE_HEADERS)
+        policy = self.runtime.security
+        if policy.enabled:
+            headers["Content-Security-Policy"] = policy.header()
+        frame = policy.frame_options()
+        if frame:
+            headers["X-Frame-Options"] = frame
+        return headers

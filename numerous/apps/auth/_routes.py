@@ -40,7 +40,7 @@ from ._http import (
 from ._pages import LoginPage
 from ._paths import safe_next
 from .base import BaseAuthProvider, TokenPair
-from .models import MAX_USERNAME_LENGTH, User
+from .models import User
 
 if TYPE_CHECKING:
     from .._app import AppRuntime
@@ -176,7 +176,7 @@ class AuthRoutes:
                                  status_code=303, headers=_NO_STORE) if navigation
                 else JSONResponse({"detail": "Not authenticated"}, status_code=401,
                                   headers=_NO_STORE))
-            clear_auth_cookies(response, request)
+            clear_auth_cookies(response, request, self.provider)
             return response
         user, pair = result
         response = (RedirectResponse(next_url, status_code=303, headers=_NO_STORE) if navigation
@@ -201,7 +201,7 @@ class AuthRoutes:
             JSONResponse({"ok": True}, headers=_NO_STORE) if json_mode
             else RedirectResponse(f"{base_path(request)}/login", status_code=303,
                                   headers=_NO_STORE))
-        clear_auth_cookies(response, request)
+        clear_auth_cookies(response, request, self.provider)
         return response
 
     def _end_sessions(self, user: User, client_token: str) -> None:
@@ -281,7 +281,7 @@ async def _read_credentials(request: Request) -> Credentials:
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         raise BadLogin(400, "username and password are required")
     next_value = fields.get("next")
-    return Credentials(username[:MAX_USERNAME_LENGTH * 2], password,
+    return Credentials(username, password,
                        next_value if isinstance(next_value, str) else None, as_json)
 
 

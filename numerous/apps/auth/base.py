@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Self
+from typing import Protocol, Self
 
 from ._ratelimit import LoginLimiter, LoginLimits
 from ._refresh import MemoryRefreshStore, RefreshTokenRecord
@@ -44,6 +44,17 @@ class TokenPair:
     refresh: IssuedToken
 
 
+class AuthProvider(Protocol):
+    """The three questions every provider answers. `create_app` takes a `BaseAuthProvider`,
+    which adds tokens and refresh handling to them: subclass that."""
+
+    async def authenticate(self, username: str, password: str) -> AuthResult: ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def get_user_by_username(self, username: str) -> User | None: ...
+
+
 class BaseAuthProvider(ABC):
     """The base of every authentication provider.
 
@@ -55,6 +66,8 @@ class BaseAuthProvider(ABC):
     - `refresh_reuse_grace`: seconds during which a just-rotated refresh token may be presented
       again (two requests racing) without being treated as stolen; 0 by default.
     - `login_limits`: failed logins allowed per username and per address (`LoginLimits`).
+    - `secure_cookies`: force the cookies' `Secure` flag on (or off); by default it is on for
+      requests that came over https.
     """
 
     access_token_lifetime: float = 15 * 60
@@ -65,14 +78,17 @@ class BaseAuthProvider(ABC):
     """Set by `require()`: a user needs one of these roles (or to be an admin) to use the app."""
     admin_only: bool = False
     """Set by `require(admin=True)`: only admins may use the app."""
+    secure_cookies: bool | None = None
     _secret_option: str | None = None
 
     def __init__(self, *, jwt_secret: str | None = None,
                  access_token_lifetime: float | None = None,
                  refresh_token_lifetime: float | None = None,
                  refresh_reuse_grace: float | None = None,
-                 login_limits: LoginLimits | None = None) -> None:
+                 login_limits: LoginLimits | None = None,
+                 secure_cookies: bool | None = None) -> None:
         self._secret_option = jwt_secret
+        self.secure_cookies = secure_cookies
         if access_token_lifetime is not None:
             self.access_token_lifetime = access_token_lifetime
         if refresh_token_lifetime is not None:

@@ -21,7 +21,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from .._passwords import StoredPasswords
 from .._refresh import RefreshTokenRecord
 from ..base import INVALID_CREDENTIALS, BaseAuthProvider
 from ..models import (
@@ -32,6 +31,7 @@ from ..models import (
     UpdateUserRequest,
     User,
 )
+from ._hashing import StoredPasswords
 from ._schema import Engines, Tables
 
 _PURGE_EVERY = 3600.0

@@ -1,8 +1,9 @@
 """`EnvAuthProvider`: users from the `NUMEROUS_AUTH_USERS` environment variable.
 
     export NUMEROUS_JWT_SECRET="$(python -c 'import secrets; print(secrets.token_hex(32))')"
-    export NUMEROUS_AUTH_USERS='[{"username": "admin", "password": "admin123", "is_admin": true},
-                                 {"username": "ann", "password": "annpass123", "roles": ["viewer"]}]'
+    export NUMEROUS_AUTH_USERS='[
+        {"username": "admin", "password": "admin123", "is_admin": true},
+        {"username": "ann", "password": "annpass123", "roles": ["viewer"]}]'
 
 Passwords are hashed (scrypt) when the provider is created and the plain text is not kept.
 Refresh tokens are kept in memory: a restart signs everyone out when their access token runs
