@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -15,18 +18,24 @@ from ._serve import load_app, serve
 from .main import report_export
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "bootstrap_app"
+AUTH_DIR = Path(__file__).resolve().parent / "bootstrap_auth"
+CREATE_APP_LINE = 'app = create_app(template="index.html.j2", dev=True, app_generator=run_app)'
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("name", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--with-auth", is_flag=True,
+              help="Sign-in with users from environment variables (EnvAuthProvider).")
+@click.option("--with-db-auth", is_flag=True,
+              help="Sign-in with users in a SQLite database (DatabaseAuthProvider).")
 @click.option("--export-templates", "export", is_flag=True,
               help="Copy the built-in templates and numerous-base.css into the project.")
 @click.option("--skip-deps", is_flag=True, help="Do not install the app's requirements.")
 @click.option("--run-skip", is_flag=True, help="Do not start the app afterwards.")
 @click.option("--port", default=8000, show_default=True, help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
-def bootstrap(name: Path, export: bool, skip_deps: bool, run_skip: bool, port: int,
-              host: str) -> None:
+def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, export: bool, skip_deps: bool,
+              run_skip: bool, port: int, host: str) -> None:
     """Create the app NAME from the bootstrap template, install its requirements, serve it.
 
     With --export-templates on an existing project, only the templates are exported; files
@@ -37,13 +46,19 @@ def bootstrap(name: Path, export: bool, skip_deps: bool, run_skip: bool, port: i
         raise click.ClickException(
             f"{name} exists and is not empty; choose a new name, or use --export-templates to "
             "add the templates to an existing project")
+    if with_auth and with_db_auth:
+        raise click.ClickException("choose one of --with-auth and --with-db-auth")
     if not existing:
         copy_template(name)
+        if with_auth or with_db_auth:
+            add_auth(name, "db" if with_db_auth else "env")
     if export:
         click.echo("Exporting templates:")
         report_export(export_templates(name))
     if not skip_deps and (name / "requirements.txt").is_file():
         install_requirements(name / "requirements.txt")
+    if with_db_auth and not existing:
+        create_first_admin(name)
     if run_skip:
         click.echo(f"Done. Start it with: cd {name} && python app.py")
         return
@@ -55,6 +70,42 @@ def copy_template(target: Path) -> None:
     shutil.copytree(TEMPLATE_DIR, target, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     click.echo(f"Created {target} from the bootstrap app.")
+
+
+def add_auth(target: Path, kind: str) -> None:
+    """Turn the bootstrap app into one that asks its users to sign in."""
+    shutil.copytree(AUTH_DIR / kind, target, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    app = target / "app.py"
+    app.write_text(app.read_text().replace(CREATE_APP_LINE, (
+        "from app_auth import auth_provider  # noqa: E402 - sign-in, see app_auth.py\n\n"
+        'app = create_app(template="index.html.j2", dev=True, app_generator=run_app,\n'
+        "                 auth_provider=auth_provider)")))
+    settings = {"NUMEROUS_JWT_SECRET": secrets.token_hex(32)}
+    if kind == "env":
+        password = secrets.token_urlsafe(12)
+        settings["NUMEROUS_AUTH_USERS"] = json.dumps(
+            [{"username": "admin", "password": password, "is_admin": True}])
+        click.echo(f"Sign in as admin with the password {password} (kept in {target}/.env).")
+    env = "".join(f"{key}='{value}'\n" for key, value in settings.items())
+    (target / ".env").write_text(env)
+    (target / ".env").chmod(0o600)
+    (target / ".gitignore").write_text(".env\napp_auth.db\n__pycache__/\n")
+
+
+def create_first_admin(target: Path) -> None:
+    """Create an administrator with a fresh password, or say how to create one."""
+    password = secrets.token_urlsafe(12)
+    result = subprocess.run([sys.executable, "create_users.py", "admin", "--admin"], cwd=target,
+                            env={**os.environ, "NUMEROUS_NEW_PASSWORD": password},
+                            capture_output=True, text=True, check=False)
+    if result.returncode == 0:
+        click.echo(f"Sign in as admin with the password {password} (change it in the app's "
+                   "database; more users: python create_users.py NAME).")
+    else:
+        click.echo("Could not create the first user yet (are the requirements installed?). "
+                   f"Create it with: cd {target} && python create_users.py admin --admin\n"
+                   f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}")
 
 
 def install_requirements(requirements: Path) -> None:

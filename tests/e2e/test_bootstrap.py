@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +33,45 @@ def test_bootstrapped_app_works_in_the_browser(tmp_path: Path, serve: Any, page:
     expect(page.locator("#basket")).to_contain_text("6.00")
     assert errors == []
     assert "WARNING" not in server.output()
+
+
+def bootstrap_with(tmp_path: Path, flag: str) -> tuple[Path, str]:
+    result = subprocess.run([BOOTSTRAP, "secure_app", flag, "--skip-deps", "--run-skip"],
+                            cwd=tmp_path, check=True, capture_output=True, text=True)
+    password = result.stdout.split("with the password ")[1].split()[0]
+    return tmp_path / "secure_app", password
+
+
+def sign_in_and_count(page: Page, url: str, password: str) -> None:
+    page.goto(url)
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("[data-numerous-login-error]")).to_be_visible()
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    wait_ready(page)
+    page.locator("#button button").click()
+    expect(page.locator("#counter input")).to_have_value("1")
+
+
+def test_bootstrap_with_auth_signs_in_with_env_users(tmp_path: Path, serve: Any,
+                                                      page: Page) -> None:
+    project, password = bootstrap_with(tmp_path, "--with-auth")
+    assert (project / ".env.example").is_file() and (project / ".env").stat().st_mode & 0o077 == 0
+    assert "NUMEROUS_JWT_SECRET" in (project / ".env.example").read_text()
+    assert "NUMEROUS_AUTH_USERS" in (project / ".env.example").read_text()
+    server = serve(project)
+    sign_in_and_count(page, server.url, password)
+
+
+def test_bootstrap_with_db_auth_signs_in_with_database_users(tmp_path: Path, serve: Any,
+                                                             page: Page) -> None:
+    project, password = bootstrap_with(tmp_path, "--with-db-auth")
+    assert (project / "app_auth.db").is_file()
+    server = serve(project)
+    sign_in_and_count(page, server.url, password)
+    # More users from the command line.
+    subprocess.run([sys.executable, "create_users.py", "ada"], cwd=project, check=True,
+                   env={**os.environ, "NUMEROUS_NEW_PASSWORD": "ada-password-1"})

@@ -117,3 +117,16 @@ def test_bootstrap_serves_the_app_as_a_real_process(tmp_path: Path) -> None:
     assert "Created" in output
     assert "Traceback" not in output
     assert "WARNING" not in output.upper().replace("WARNINGS", "")
+
+
+def test_auth_flags_are_exclusive_and_write_secrets_privately(tmp_path: Path) -> None:
+    runner = CliRunner()
+    both = runner.invoke(bootstrap, [str(tmp_path / "a"), "--with-auth", "--with-db-auth",
+                                     "--skip-deps", "--run-skip"])
+    assert both.exit_code == 1 and "choose one" in both.output
+    env_app = tmp_path / "b"
+    result = runner.invoke(bootstrap, [str(env_app), "--with-auth", "--skip-deps", "--run-skip"])
+    assert result.exit_code == 0, result.output
+    assert "auth_provider=auth_provider" in (env_app / "app.py").read_text()
+    assert (env_app / ".env").stat().st_mode & 0o777 == 0o600
+    assert ".env" in (env_app / ".gitignore").read_text()
