@@ -50,6 +50,10 @@ export class Connection {
    * @param {() => number} [options.random]
    * @param {{protocol: string, host: string}} [options.location]
    * @param {() => object} [options.helloExtra] more fields for each hello (e.g. `restore`)
+   * @param {() => Promise<void> | void} [options.beforeConnect] awaited (when it returns a
+   *   promise) before each reconnect: auth renews an expiring token there
+   * @param {() => Promise<boolean>} [options.onUnauthorized] a 4401 close: true to reconnect
+   *   (the credentials were renewed), false to give up
    */
   constructor(config, options = {}) {
     this.config = config;
@@ -61,6 +65,9 @@ export class Connection {
     this._random = options.random ?? Math.random;
     this._location = options.location ?? globalThis.location;
     this._helloExtra = options.helloExtra ?? (() => ({}));
+    this._beforeConnect = options.beforeConnect ?? null;
+    this._onUnauthorized = options.onUnauthorized ?? null;
+    this._renewed = false; // one renewal per 4401: a second 4401 in a row is final
     /** @type {Status} */
     this.status = "idle";
     this.socket = null;
@@ -139,6 +146,7 @@ export class Connection {
     }
     if (frame.msg.type === MSG.READY) {
       this.attempt = 0;
+      this._renewed = false;
       this._disconnectedAt = null;
       this._setStatus("ready");
     }
@@ -156,7 +164,9 @@ export class Connection {
     if (["lost", "replaced", "closed"].includes(this.status)) return;
     const code = event?.code;
     const detail = { code, reason: event?.reason ?? "" };
-    if (LOST_CODES.has(code)) this._finish("lost", detail);
+    if (code === CLOSE_CODE.UNAUTHORIZED && this._onUnauthorized && !this._renewed) {
+      this._renew(detail);
+    } else if (LOST_CODES.has(code)) this._finish("lost", detail);
     else if (code === CLOSE_CODE.REPLACED) this._finish("replaced", detail);
     else this._scheduleReconnect(detail);
   }
@@ -173,8 +183,38 @@ export class Connection {
     this._setStatus("waiting", detail);
     this._timer = this._timers.setTimeout(() => {
       this._timer = null;
-      this._connect();
+      this._reconnect();
     }, delay);
+  }
+
+  _reconnect() {
+    let preparing;
+    try {
+      preparing = this._beforeConnect?.();
+    } catch (err) {
+      console.warn("[numerous] preparing the reconnect failed", err);
+    }
+    if (typeof preparing?.then !== "function") {
+      this._connect(); // nothing to wait for: connect at once
+      return;
+    }
+    preparing
+      .catch((err) => console.warn("[numerous] preparing the reconnect failed", err))
+      .finally(() => { if (this.status === "waiting") this._connect(); });
+  }
+
+  async _renew(detail) {
+    this._renewed = true;
+    this._setStatus("waiting", detail);
+    let renewed = false;
+    try {
+      renewed = await this._onUnauthorized();
+    } catch (err) {
+      console.warn("[numerous] renewing the sign-in failed", err);
+    }
+    if (this.status !== "waiting") return;
+    if (renewed) this._connect();
+    else this._finish("lost", detail);
   }
 
   _finish(status, detail = {}) {

@@ -35,6 +35,7 @@ export function readConfig(doc = document) {
  * @param {() => void} [options.reload]
  * @param {number} [options.modelTimeout] ms widget_manager.get_model waits
  * @param {Storage} [options.storage] where restore_state keeps values (sessionStorage)
+ * @param {(url: string) => void} [options.navigate] how to go to the sign-in page
  */
 export function start(config, options = {}) {
   const doc = options.document ?? document;
@@ -207,9 +208,23 @@ export function start(config, options = {}) {
     return restore ? { restore } : {};
   };
 
+  // With authentication on (auth.js), a reconnect first renews an expiring token, and a 4401
+  // gets one refresh before the page gives up and goes to the sign-in page.
+  const auth = () => (typeof window !== "undefined" ? window.numerousAuth : undefined);
+  const beforeConnect = () => auth()?.ensureFresh?.();
+  const onUnauthorized = async () => {
+    const signIn = auth();
+    if (!signIn) return false;
+    if (await signIn.refresh?.()) return true;
+    const here = `${globalThis.location?.pathname ?? "/"}${globalThis.location?.search ?? ""}`;
+    (options.navigate ?? ((url) => globalThis.location.assign(url)))(
+      `${config.base}/login?next=${encodeURIComponent(here)}`);
+    return false;
+  };
+
   app.connection = new Connection(config, { onMessage, onStatus, WebSocket: options.WebSocket,
     timers: options.timers, now: options.now, random: options.random,
-    location: options.location, helloExtra });
+    location: options.location, helloExtra, beforeConnect, onUnauthorized });
   /** Close the socket and run every widget's cleanups. */
   app.teardown = async () => {
     app.connection.close();

@@ -204,3 +204,45 @@ describe("Connection", () => {
     expect(WS.instances).toHaveLength(1);
   });
 });
+
+describe("sign-in renewal", () => {
+  it("renews once on 4401 and reconnects, and a second 4401 is final", async () => {
+    const Mock = mockWebSocketClass();
+    const statuses = [];
+    let renewals = 0;
+    const connection = new Connection({ ws: "/ws", session: "s", grace: 60 }, {
+      WebSocket: Mock, location: { protocol: "http:", host: "h" },
+      onStatus: (status) => statuses.push(status),
+      onUnauthorized: async () => { renewals += 1; return true; },
+    });
+    connection.start();
+    Mock.instances[0].open();
+    Mock.instances[0].onclose({ code: 4401, reason: "" });
+    for (let i = 0; i < 5; i += 1) await Promise.resolve();
+    expect(renewals).toBe(1);
+    expect(Mock.instances.length).toBe(2);
+    Mock.instances[1].open();
+    Mock.instances[1].onclose({ code: 4401, reason: "" });
+    for (let i = 0; i < 5; i += 1) await Promise.resolve();
+    expect(renewals).toBe(1);
+    expect(connection.status).toBe("lost");
+  });
+
+  it("awaits beforeConnect before each reconnect", async () => {
+    vi.useFakeTimers();
+    const Mock = mockWebSocketClass();
+    let prepared = 0;
+    const connection = new Connection({ ws: "/ws", session: "s", grace: 60 }, {
+      WebSocket: Mock, location: { protocol: "http:", host: "h" }, random: () => 0.5,
+      beforeConnect: async () => { prepared += 1; },
+    });
+    connection.start();
+    expect(prepared).toBe(0); // not before the first connection
+    Mock.instances[0].open();
+    Mock.instances[0].onclose({ code: 1006, reason: "" });
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(prepared).toBe(1);
+    expect(Mock.instances.length).toBe(2);
+    vi.useRealTimers();
+  });
+});
