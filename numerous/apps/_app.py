@@ -201,7 +201,8 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         sessions = runtime.sessions.close_all()
-        await asyncio.sleep(0.05)  # let senders tell their browsers
+        if sessions:
+            await asyncio.sleep(0.05)  # let senders tell their browsers
         await asyncio.to_thread(_join_all, sessions, 2.0)
 
     app = NumerousApp(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -24,17 +24,10 @@ from ._browser import (
     wait_ready,
     widget_locator,
 )
-from ._driver import (
-    AppPageError,
-    AsyncAppDriver,
-    AsyncAppSession,
-    Message,
-    UnknownWidget,
-    WaitTimeout,
-    WidgetView,
-)
+from ._driver import AsyncAppDriver
 from ._lifespan import LifespanError
 from ._loading import load_app
+from ._page import AppPageError, AsyncAppSession, WaitTimeout
 from ._server import (
     Served,
     Server,
@@ -47,6 +40,7 @@ from ._server import (
     wait_until_serving,
 )
 from ._sync import AppDriver, AppSession
+from ._view import Message, UnknownWidget, WidgetView
 
 __all__ = [
     "CHROMIUM_ARGS", "AppDriver", "AppPage", "AppPageError", "AppSession", "AsyncAppDriver",

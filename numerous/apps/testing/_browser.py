@@ -44,8 +44,15 @@ def base_url(target: Any) -> str:
 
 
 def wait_ready(page: Page, timeout: float = 15_000) -> None:
-    """Wait until the client has rendered the app's widgets (`data-numerous-ready`)."""
-    page.wait_for_function(READY, timeout=timeout)
+    """Wait until the client has rendered the app's widgets (`data-numerous-ready`).
+
+    A locator assertion, not `wait_for_function`: Playwright polls a function by evaluating
+    it in the page, which the app's Content-Security-Policy (no 'unsafe-eval') refuses.
+    """
+    from playwright.sync_api import expect  # optional dependency: only tests need it
+
+    expect(page.locator("html")).to_have_attribute("data-numerous-ready", "true",
+                                                   timeout=timeout)
 
 
 def widget_locator(page: Page, key: str) -> Locator:

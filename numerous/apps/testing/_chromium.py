@@ -24,14 +24,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_n
     if browser_name not in (None, "chromium") or "channel" in options or \
             "executable_path" in options:
         return options
-    if not os.environ.get("NUMEROUS_CHROMIUM"):
-        if chromium_path() is None or _playwright_has_chromium(request):
-            return options
+    if not os.environ.get("NUMEROUS_CHROMIUM") and (
+            chromium_path() is None or _playwright_has_chromium(request)):
+        return options
     system = chromium_launch_args()
-    if "headless" in options:  # --headed
-        system["headless"] = options["headless"]
-        system["args"] = [a for a in system["args"] if a != "--headless"] \
-            if not options["headless"] else system["args"]
+    if options.get("headless") is False:  # --headed
+        system["headless"] = False
+        system["args"] = [arg for arg in system["args"] if arg != "--headless"]
     return {**options, **system}
 
 

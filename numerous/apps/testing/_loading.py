@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-
 from numerous.cli._serve import load_app as _cli_load_app
 
 

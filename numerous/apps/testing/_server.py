@@ -16,7 +16,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import httpx
 import uvicorn
@@ -140,7 +140,7 @@ class ThreadedServer:
         """The app's live sessions (`len(server.sessions)`, `for s in server.sessions`)."""
         return self.app.numerous.sessions  # type: ignore[no-any-return]
 
-    def start(self, timeout: float = 20.0) -> ThreadedServer:
+    def start(self, timeout: float = 20.0) -> Self:
         self._saved_env = {name: os.environ.get(name) for name in self.env}
         os.environ.update(self.env)
         for name in _LOGGERS:
@@ -184,7 +184,7 @@ class ThreadedServer:
                 os.environ[name] = value
         self._saved_env = {}
 
-    def __enter__(self) -> ThreadedServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

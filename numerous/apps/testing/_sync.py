@@ -11,23 +11,17 @@ import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from numerous.apps._connection import Frame
 from numerous.apps._session import Session
 
-from ._driver import (
-    DEFAULT_BROWSER,
-    AsyncAppDriver,
-    AsyncAppSession,
-    Message,
-    WaitTimeout,
-    WidgetView,
-)
+from ._driver import DEFAULT_BROWSER, AsyncAppDriver
 from ._loading import load_app
-from ._view import BrowserView
+from ._page import AsyncAppSession, WaitTimeout
+from ._view import BrowserView, Message, WidgetView
 
 T = TypeVar("T")
 _GRACE = 5.0
@@ -193,7 +187,7 @@ class AppDriver:
             self._loop = LoopThread()
         return self._loop.run(coro, self.inner.timeout)
 
-    def start(self) -> AppDriver:
+    def start(self) -> Self:
         """Run the app's start-up (done for you by the first page opened)."""
         self._run(self.inner.start())
         return self
@@ -213,7 +207,7 @@ class AppDriver:
         if self._loop is not None:
             self._run(self.inner.close_sessions())
 
-    def __enter__(self) -> AppDriver:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -8,9 +8,12 @@ Nothing here does I/O; the driver feeds it frames and reads it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from numerous.apps._protocol import put_buffers
+
+if TYPE_CHECKING:
+    from numerous.apps._session import Session
 
 
 class Message(NamedTuple):
@@ -168,3 +171,44 @@ def _short(value: Any, limit: int = 120) -> str:
         return ""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class WidgetView:
+    """The browser's view of one widget: `view.value` is the trait as the page has it now."""
+
+    def __init__(self, key: str, model: Model, session: Session) -> None:
+        self.key = key
+        self.id = model.id
+        self._model = model
+        self._session = session
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A copy of every trait the browser holds, with binary values as bytes."""
+        return dict(self._model.state)
+
+    @property
+    def messages(self) -> list[Message]:
+        """Custom messages the widget's Python side sent to the browser, oldest first."""
+        return list(self._model.messages)
+
+    @property
+    def closed(self) -> bool:
+        return self._model.closed
+
+    @property
+    def widget(self) -> Any:
+        """The Python widget on the server (read it; change it through the session's methods)."""
+        return self._session.widgets[self.key]
+
+    def __getattr__(self, name: str) -> Any:
+        state = self.__dict__["_model"].state
+        if name in state:
+            return state[name]
+        traits = ", ".join(sorted(n for n in state if not n.startswith("_")))
+        raise AttributeError(f"widget {self.__dict__['key']!r} has no trait {name!r}; "
+                             f"its traits are: {traits}")
+
+    def __repr__(self) -> str:
+        public = {k: v for k, v in self._model.state.items() if not k.startswith("_")}
+        return f"<WidgetView {self.key!r} {public!r}>"

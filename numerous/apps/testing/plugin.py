@@ -20,6 +20,7 @@ import pytest
 
 from . import _chromium
 from ._browser import AppPage
+from ._loading import app_file
 from ._server import Served, serve_app
 from ._sync import AppDriver
 
@@ -50,7 +51,8 @@ def numerous_driver(numerous_drivers: dict[Any, AppDriver]
     used: list[AppDriver] = []
 
     def get(app: Any, *, attribute: str | None = None, timeout: float = 5.0) -> AppDriver:
-        key = (str(Path(app).resolve()), attribute) if isinstance(app, str | Path) else id(app)
+        key = (str(app_file(app).resolve()), attribute) if isinstance(app, str | Path) \
+            else id(app)
         driver = numerous_drivers.get(key)
         if driver is None:
             driver = (AppDriver.from_file(app, attribute, timeout=timeout)
