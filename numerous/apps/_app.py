@@ -79,6 +79,9 @@ class AppRuntime:
         """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
         self.extra_stylesheets: list[str] = []
         self.restore_state = False
+        self.public_routes: list[str] | None = None
+        self.protected_routes: list[str] | None = None
+        """As given to create_app; combine_apps() applies them with a shared auth provider."""
         self.extra_scripts: list[str] = []
         """Module scripts every page loads, as paths below the app's base (auth adds one)."""
         self.identify: Identify = anonymous
@@ -174,6 +177,7 @@ def create_app(
                          limits=limits, base_dir=folder, theme_css=theme_css,
                          path_prefix=path_prefix, security=security or SecurityPolicy())
     runtime.restore_state = restore_state
+    runtime.public_routes, runtime.protected_routes = public_routes, protected_routes
     return _build_fastapi(runtime, auth_provider=auth_provider, login_template=login_template,
                           public_routes=public_routes, protected_routes=protected_routes,
                           agent_api=dev if agent_api is None else agent_api)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import escape
 
 from ._app import NumerousApp, RevalidatedStaticFiles
+from .auth._integration import install_auth
 
 SHARED_STATIC = "/shared-static"
 SHARED_THEME = f"{SHARED_STATIC}/css/theme.css"
@@ -29,13 +30,18 @@ def combine_apps(
 
     Each app keeps its own sessions, widgets, static files and WebSocket. Their start-up and
     shutdown run with the combined server's. `/health` reports the mounted apps; `/` redirects
-    to `root_redirect` or lists the apps.
+    to `root_redirect` or lists the apps. `shared_auth_provider` protects every app that has
+    no provider of its own, with one sign-in for all of them; an app created with
+    `protected_routes=[]` stays open to everyone (and still knows a signed-in user).
     """
     prefixes = _check_prefixes(apps)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            if shared_auth_provider is not None:
+                await shared_auth_provider.startup()
+                stack.push_async_callback(shared_auth_provider.close)
             for app in apps.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
             yield
@@ -54,6 +60,12 @@ def combine_apps(
                                                          check_dir=False), name="shared-static")
     for prefix, app in zip(prefixes, apps.values(), strict=True):
         app.numerous.mount_prefix = prefix
+        if shared_auth_provider is not None and not hasattr(app.state, "numerous_auth"):
+            # One sign-in for every app: apps without a provider of their own use the shared
+            # one, with cookies that belong to the combined server.
+            install_auth(app, app.numerous, shared_auth_provider, shared_prefix=prefix,
+                         public_routes=app.numerous.public_routes,
+                         protected_routes=app.numerous.protected_routes)
         if shared_theme_css is not None:
             app.numerous.extra_stylesheets.append(SHARED_THEME)
         main.add_api_route(prefix, _slash(prefix), methods=["GET"], include_in_schema=False)

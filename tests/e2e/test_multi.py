@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,36 @@ def test_session_ended_by_the_server_shows_the_banner(serve: Any, browser: Brows
     page2.get_by_role("button", name="Start again").click()
     wait_ready(page2)
     expect(page2.locator("#numerous-session-lost")).to_be_hidden()
+
+
+def sign_in(page: Any, username: str, password: str, button: str = "Sign in",
+            user_label: str = "Username", password_label: str = "Password") -> None:
+    page.get_by_label(user_label).fill(username)
+    page.get_by_label(password_label).fill(password)
+    page.get_by_role("button", name=button).click()
+
+
+def test_one_sign_in_serves_every_app_of_a_shared_provider(serve: Any, page: Any) -> None:
+    server = serve(HERE, target="auth_main:main")
+    page.goto(server.url + "/one/")
+    expect(page).to_have_url(re.compile(r"/one/login\?next="))
+    sign_in(page, "ann", "ann-password-1")
+    wait_ready(page)
+    page.locator("#button button").click()
+    expect(page.locator("#counter input")).to_have_value("1")
+    page.goto(server.url + "/two/")  # no second sign-in
+    wait_ready(page)
+    expect(page.locator("h1.themed")).to_have_text("App two")
+
+
+def test_public_app_beside_an_admin_app_with_its_own_login_page(serve: Any, page: Any) -> None:
+    server = serve(HERE, target="auth_main:main")
+    page.goto(server.url + "/public/")
+    wait_ready(page)  # open to everyone
+    page.goto(server.url + "/admin/")
+    expect(page.locator("h1.custom-login")).to_have_text("Administrators only")
+    sign_in(page, "ann", "ann-password-1", "Enter", "Who", "Secret")  # not an admin user
+    expect(page.get_by_role("alert")).to_be_visible()
+    sign_in(page, "root", "root-password-1", "Enter", "Who", "Secret")
+    wait_ready(page)
+    expect(page.locator("h1.themed")).to_have_text("Admin")

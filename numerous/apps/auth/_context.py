@@ -32,6 +32,8 @@ class AuthSettings:
 
     provider: BaseAuthProvider
     rules: RouteRules
+    shared_prefix: str = ""
+    """Set when combine_apps() shares the provider: the app's mount prefix (see cookie_paths)."""
 
 
 async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedIn | None:

@@ -44,27 +44,43 @@ def client_address(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client is not None else "unknown"
 
 
+def cookie_paths(conn: HTTPConnection) -> tuple[str, str]:
+    """Paths of (the access and hint cookies, the refresh cookie).
+
+    An app's own sign-in lives under its base, the refresh token only under its auth API. A
+    provider shared by combine_apps() signs in to every app at once: the cookies then belong to
+    the combined server's root, which every app and its auth API lie under.
+    """
+    base = base_path(conn)
+    settings = getattr(getattr(conn.scope.get("app"), "state", None), "numerous_auth", None)
+    shared_prefix = getattr(settings, "shared_prefix", "")
+    if shared_prefix:
+        root = base.removesuffix(shared_prefix) or "/"
+        return root, root
+    return base or "/", f"{base}/api/auth"
+
+
 def set_auth_cookies(response: Response, conn: HTTPConnection, pair: TokenPair,
                      provider: BaseAuthProvider) -> None:
-    base = base_path(conn)
+    path, refresh_path = cookie_paths(conn)
     secure = is_secure(conn, provider)
     access_age = int(provider.tokens.access_lifetime)
     refresh_age = int(provider.tokens.refresh_lifetime)
-    response.set_cookie(ACCESS_COOKIE, pair.access.token, max_age=access_age, path=base or "/",
+    response.set_cookie(ACCESS_COOKIE, pair.access.token, max_age=access_age, path=path,
                         httponly=True, samesite="lax", secure=secure)
     response.set_cookie(REFRESH_COOKIE, pair.refresh.token, max_age=refresh_age,
-                        path=f"{base}/api/auth", httponly=True, samesite="lax", secure=secure)
-    response.set_cookie(HINT_COOKIE, "1", max_age=refresh_age, path=base or "/",
+                        path=refresh_path, httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(HINT_COOKIE, "1", max_age=refresh_age, path=path,
                         httponly=True, samesite="lax", secure=secure)
 
 
 def clear_auth_cookies(response: Response, conn: HTTPConnection,
                        provider: BaseAuthProvider) -> None:
-    base = base_path(conn)
+    path, refresh_path = cookie_paths(conn)
     secure = is_secure(conn, provider)
-    for name, path in ((ACCESS_COOKIE, base or "/"), (REFRESH_COOKIE, f"{base}/api/auth"),
-                       (HINT_COOKIE, base or "/")):
-        response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=secure)
+    for name, where in ((ACCESS_COOKIE, path), (REFRESH_COOKIE, refresh_path),
+                        (HINT_COOKIE, path)):
+        response.delete_cookie(name, path=where, httponly=True, samesite="lax", secure=secure)
 
 
 def cross_site_reason(conn: HTTPConnection) -> str | None:

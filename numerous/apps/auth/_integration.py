@@ -35,13 +35,19 @@ CLIENT_MODULE = "auth.js"
 def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvider, *,
                  login_template: str | None = None,
                  public_routes: Iterable[str] | None = None,
-                 protected_routes: Iterable[str] | None = None) -> None:
-    """Protect `app` with `provider` (see docs/auth.md)."""
+                 protected_routes: Iterable[str] | None = None,
+                 shared_prefix: str = "") -> None:
+    """Protect `app` with `provider` (see docs/auth.md).
+
+    `shared_prefix` is for combine_apps(shared_auth_provider=...): the app is mounted there,
+    its sign-in cookies belong to the combined server, and the combined server starts and
+    closes the provider once for all its apps.
+    """
     if not isinstance(provider, BaseAuthProvider):
         raise TypeError("auth_provider must be a numerous.apps.auth.BaseAuthProvider, such as "
                         f"EnvAuthProvider(); got {type(provider).__name__}")
     _check_secret(provider, runtime.dev)
-    settings = AuthSettings(provider, RouteRules(public_routes, protected_routes))
+    settings = AuthSettings(provider, RouteRules(public_routes, protected_routes), shared_prefix)
     page = LoginPage(runtime, login_template)
     app.state.numerous_auth = settings
     for path, endpoint, methods in AuthRoutes(provider, page, runtime).table():
@@ -49,7 +55,8 @@ def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvid
     app.add_middleware(AuthMiddleware, settings=settings, page=page)
     runtime.identify = _identify(settings, runtime.identify)
     runtime.extra_scripts.append(f"/numerous/js/{client_files().version}/{CLIENT_MODULE}")
-    _run_with_app(app, provider)
+    if not shared_prefix:
+        _run_with_app(app, provider)
 
 
 def _check_secret(provider: BaseAuthProvider, dev: bool) -> None:

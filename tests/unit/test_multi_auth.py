@@ -1,0 +1,81 @@
+"""combine_apps(shared_auth_provider=...): one sign-in serves every app; apps with their own
+provider, and public apps, keep theirs."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import anywidget
+import traitlets
+from fastapi.testclient import TestClient
+
+from numerous.apps import combine_apps, create_app
+from numerous.apps.auth.providers.env_auth import EnvAuthProvider
+
+SECRET = secrets.token_hex(32)
+PAGE = {"Accept": "text/html"}  # a browser's page load (other requests get 401, not a redirect)
+
+
+class Tiny(anywidget.AnyWidget):
+    _esm = "export default { render({ el }) { el.textContent = 'tiny'; } }"
+    value = traitlets.Int(0).tag(sync=True)
+
+
+def make_app(folder: Path, **options: object):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.html.j2").write_text("<main>{{ tiny }}</main>")
+    return create_app(template="index.html.j2", base_dir=folder,
+                      app_generator=lambda: {"tiny": Tiny()}, **options)
+
+
+def provider(password: str = "ann-password-1") -> EnvAuthProvider:
+    return EnvAuthProvider(users=[{"username": "ann", "password": password}], jwt_secret=SECRET)
+
+
+def test_one_sign_in_serves_every_app(tmp_path: Path) -> None:
+    main = combine_apps({"/one": make_app(tmp_path / "one"), "/two": make_app(tmp_path / "two")},
+                        shared_auth_provider=provider())
+    with TestClient(main, base_url="http://127.0.0.1") as client:
+        for prefix in ("/one/", "/two/"):
+            response = client.get(prefix, headers=PAGE, follow_redirects=False)
+            assert response.status_code in (302, 303, 307)
+            assert f"{prefix.rstrip('/')}/login" in response.headers["location"]
+        signed_in = client.post("/one/api/auth/login",
+                                json={"username": "ann", "password": "ann-password-1"},
+                                headers={"Origin": "http://127.0.0.1"})
+        assert signed_in.status_code == 200, signed_in.text
+        cookies = {c.name: c.path for c in client.cookies.jar}
+        assert cookies["access_token"] == "/" and cookies["refresh_token"] == "/"
+        for prefix in ("/one/", "/two/"):
+            page = client.get(prefix)
+            assert page.status_code == 200 and 'data-numerous-widget="tiny"' in page.text
+        assert client.get("/two/api/auth/me").json()["user"]["username"] == "ann"
+        refreshed = client.post("/two/api/auth/refresh", headers={"Origin": "http://127.0.0.1"})
+        assert refreshed.status_code == 200  # the refresh cookie reaches every app's auth API
+        client.post("/two/api/auth/logout", headers={"Origin": "http://127.0.0.1"})
+        assert client.get("/one/", headers=PAGE, follow_redirects=False).status_code in (302, 303, 307)
+
+
+def test_an_app_with_its_own_provider_keeps_it(tmp_path: Path) -> None:
+    own = make_app(tmp_path / "own", auth_provider=provider("bob-password-1"))
+    main = combine_apps({"/own": own, "/shared": make_app(tmp_path / "shared")},
+                        shared_auth_provider=provider())
+    with TestClient(main, base_url="http://127.0.0.1") as client:
+        client.post("/shared/api/auth/login", json={"username": "ann",
+                                                    "password": "ann-password-1"},
+                    headers={"Origin": "http://127.0.0.1"})
+        assert client.get("/shared/").status_code == 200
+        # Same secret and user name, but its own provider: its own users and password.
+        refused = client.post("/own/api/auth/login", json={"username": "ann",
+                                                           "password": "ann-password-1"},
+                              headers={"Origin": "http://127.0.0.1"})
+        assert refused.status_code == 401
+
+
+def test_public_and_protected_apps_side_by_side(tmp_path: Path) -> None:
+    main = combine_apps({"/public": make_app(tmp_path / "p"),
+                         "/admin": make_app(tmp_path / "a", auth_provider=provider())})
+    with TestClient(main, base_url="http://127.0.0.1") as client:
+        assert client.get("/public/").status_code == 200
+        assert client.get("/admin/", headers=PAGE, follow_redirects=False).status_code in (302, 303, 307)
