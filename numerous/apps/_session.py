@@ -196,7 +196,7 @@ class Session:
             self.send_error("invalid_value", f"these traits cannot be set: {', '.join(refused)}",
                             message["id"])
             return
-        problem = _invalid_value(widget, state)
+        problem = _foreign_reference(state, self.comms) or _invalid_value(widget, state)
         if problem is not None:
             self.send_error("invalid_value", problem, message["id"])
             widget.send_state(list(state))  # put the browser back on the server's value
@@ -313,6 +313,29 @@ class Session:
             entries.append(Entry("open", comm_id, state, ack=self.current_seq))
         self.outbox.reset(set(self.comms))
         return entries
+
+
+_REFERENCE = "IPY_MODEL_"
+
+
+def _foreign_reference(value: Any, comms: dict[str, Any]) -> str | None:
+    """A widget reference in a browser's value that names a widget of another session.
+
+    ipywidgets resolves `IPY_MODEL_<id>` through its process-wide registry, so without this
+    check a page could pull another session's widget into its own.
+    """
+    if isinstance(value, str):
+        if value.startswith(_REFERENCE) and value[len(_REFERENCE):] not in comms:
+            return "a widget reference names no widget of this session"
+        return None
+    if isinstance(value, dict):
+        value = value.values()
+    if isinstance(value, list | tuple | type({}.values())):
+        for item in value:
+            problem = _foreign_reference(item, comms)
+            if problem:
+                return problem
+    return None
 
 
 def _invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:

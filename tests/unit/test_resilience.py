@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets
 import pytest
 import traitlets
 
@@ -95,6 +96,11 @@ async def test_a_stuck_session_harms_no_other_and_can_be_ended() -> None:
         await asyncio.gather(stuck_task, healthy_task)
 
 
+def _session_threads() -> int:
+    """Live session threads (asyncio's own worker threads come and go with load)."""
+    return sum(t.name.startswith("numerous-session") for t in threading.enumerate())
+
+
 def _rss_kib() -> int:
     status = Path("/proc/self/status").read_text()
     return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
@@ -119,15 +125,40 @@ async def test_ten_thousand_sessions_opened_and_closed_give_back_threads_and_mem
     await cycle(1_000)  # warm up: caches, allocator arenas, the first asset hashes
     gc.collect()
     release_free_memory()
-    threads_before, rss_before = threading.active_count(), _rss_kib()
+    threads_before, rss_before = _session_threads(), _rss_kib()
     await cycle(10_000)
     gc.collect()
     release_free_memory()
-    threads_after, rss_after = threading.active_count(), _rss_kib()
+    threads_after, rss_after = _session_threads(), _rss_kib()
     grown = rss_after - rss_before
     print(f"\n10 000 sessions: threads {threads_before} -> {threads_after}, "
           f"RSS {rss_before} -> {rss_after} KiB ({grown:+d} KiB)")
     assert len(manager) == 0
-    assert threads_after == threads_before
+    assert threads_before == threads_after == 0
     # Each idle session costs ~60-170 KiB while open; 10 000 of them held would be > 600 MiB.
     assert grown < 20 * 1024, f"RSS grew by {grown} KiB over 10 000 sessions"
+
+
+async def test_a_page_cannot_pull_in_another_sessions_widget() -> None:
+    manager = SessionManager(SessionLimits())
+    mine, built = manager.create(lambda: {"box": ipywidgets.HBox()}, owner=OWNER, base="")
+    box = (await built)["box"]
+    theirs, built = manager.create(lambda: {"label": ipywidgets.Label("secret")}, owner="x" * 32,
+                                   base="")
+    label = (await built)["label"]
+    client, task = await _connect(manager, mine)
+    try:
+        await client.send(encode({"type": "update", "id": box.model_id, "seq": 1,
+                                  "state": {"children": [f"IPY_MODEL_{label.model_id}"]}}))
+        error = await _next(client, "error")
+        assert error["code"] == "invalid_value" and "reference" in error["message"]
+        assert list(box.children) == []
+        own = ipywidgets.Label("mine")  # made outside the session: not a widget of it either
+        await client.send(encode({"type": "update", "id": box.model_id, "seq": 2,
+                                  "state": {"layout": f"IPY_MODEL_{own.model_id}"}}))
+        assert (await _next(client, "error"))["code"] == "invalid_value"
+    finally:
+        for session in manager.close_all():
+            await asyncio.to_thread(session.join, 5)
+        await client.close()
+        await task

@@ -30,6 +30,7 @@ from .._session import Session, current_session
 F = TypeVar("F", bound=Callable[..., Any])
 
 MARK = "__numerous_action__"
+_FIELD = "p_"
 
 
 @dataclass
@@ -66,7 +67,10 @@ class ActionSpec:
         for parameter in _parameters(self.function, self.is_method):
             annotation = hints.get(parameter.name, Any)
             default = ... if parameter.default is inspect.Parameter.empty else parameter.default
-            fields[parameter.name] = (annotation, default)
+            # Aliased: a parameter may be called `json` or `schema` without clashing with
+            # pydantic's own attributes; callers only ever see the parameter's name.
+            fields[_FIELD + parameter.name] = (annotation, pydantic.Field(default,
+                                                                         alias=parameter.name))
         self._arguments = pydantic.create_model(
             f"{self.name}_arguments", __config__=pydantic.ConfigDict(extra="forbid",
                                                                       arbitrary_types_allowed=True),
@@ -78,7 +82,7 @@ class ActionSpec:
         """Positional and keyword arguments for the function from validated values."""
         args, kwargs = [], {}
         for parameter in _parameters(self.function, self.is_method):
-            value = getattr(values, parameter.name)
+            value = getattr(values, _FIELD + parameter.name)
             if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
                 args.append(value)
             else:

@@ -67,7 +67,8 @@ async def set_trait(session: Session, key: str, name: str, value: Any) -> dict[s
         problem = _invalid_value(widget, {name: value})
         if problem is not None:
             raise AgentError(422, "invalid_value", problem, value=trait_value(widget, name))
-        from_json = widget.trait_metadata(name, "from_json", widget._trait_from_json)  # noqa: SLF001
+        default = widget._trait_from_json  # noqa: SLF001 - ipywidgets' own default converter
+        from_json = widget.trait_metadata(name, "from_json", default)
         _app_code(session, lambda: setattr(widget, name, from_json(value, widget)),
                   "callback_error", "the value was set, but a callback failed")
         return {"widget": key, "trait": name, "value": trait_value(widget, name)}

@@ -15,6 +15,7 @@ ErrorKind = Literal[
     "invalid_arguments",
     "not_owner",
     "unsupported_media_type",
+    "too_large",
     "at_capacity",
     "app_error",
     "action_error",

@@ -113,8 +113,9 @@ class _Endpoint:
             error = AgentError(501, "app_error", "MCP needs the mcp package: "
                                "pip install \"numerous-apps[mcp]\"")
         else:
-            error = AgentError(503, "app_error", "the app has not started (its lifespan did "
-                               "not run)")
+            error = AgentError(503, "app_error", "MCP runs with the app's lifespan, which has "
+                               "not run for this app (under `numerous dev`, only the first "
+                               "load's does: restart the dev server)")
         await JSONResponse(error.body(), status_code=error.status)(scope, receive, send)
 
 

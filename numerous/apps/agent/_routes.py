@@ -25,6 +25,7 @@ from ._mcp import install_mcp
 
 if TYPE_CHECKING:
     from .._app import AppRuntime, NumerousApp
+    from .._session import Session
 
 PREFIX = "/api/agent"
 _CHANGES = ("POST", "PUT", "PATCH", "DELETE")
@@ -123,12 +124,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 class _AgentRoute(APIRoute):
     """Refusals become JSON answers, changes must be JSON, and nothing is cached."""
 
+    max_body = 8 * 1024 * 1024
+    """Largest request body, set per app from its `SessionLimits.max_message_bytes`."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
             try:
-                _require_json(request)
+                self._check(request)
                 response = await handler(request)
             except AgentError as exc:
                 response = JSONResponse(exc.body(), status_code=exc.status)
@@ -137,13 +141,17 @@ class _AgentRoute(APIRoute):
 
         return route
 
-
-def _require_json(request: Request) -> None:
-    if request.method in _CHANGES and request.method != "DELETE":
+    def _check(self, request: Request) -> None:
+        if request.method not in _CHANGES or request.method == "DELETE":
+            return
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/json":
             raise AgentError(415, "unsupported_media_type",
                              "send a JSON body with Content-Type: application/json ({} will do)")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            raise AgentError(413, "too_large", f"request bodies are limited to {self.max_body} "
+                             "bytes")
 
 
 def install_agent_api(app: NumerousApp, runtime: AppRuntime) -> None:
@@ -158,9 +166,11 @@ def install_agent_api(app: NumerousApp, runtime: AppRuntime) -> None:
 
 
 def agent_router(access: Access) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["agent"], route_class=_AgentRoute, responses=_ERRORS)
+    route_class = type("AgentRoute", (_AgentRoute,),
+                       {"max_body": access.runtime.sessions.limits.max_message_bytes})
+    router = APIRouter(prefix=PREFIX, tags=["agent"], route_class=route_class, responses=_ERRORS)
 
-    async def find(request: Request, session: str) -> Any:
+    async def find(request: Request, session: str) -> Session:
         found, _ = access.find(session, await access.identify(request))
         return found
 
