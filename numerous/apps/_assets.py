@@ -8,8 +8,11 @@ process, and the browser caches it forever under its hash.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,10 @@ from starlette.responses import Response
 IMMUTABLE = "public, max-age=31536000, immutable"
 _MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 _MIN_GZIP = 1024
+_FONT_TYPES = {"font/woff2": "woff2", "font/woff": "woff", "font/ttf": "ttf", "font/otf": "otf",
+               "application/font-woff": "woff", "application/x-font-ttf": "ttf"}
+_DATA_URL = re.compile(r"url\(\s*([\"']?)data:([\w.+/-]+);base64,([A-Za-z0-9+/=\s]+)\1\s*\)")
+_MIN_EXTRACT = 2048
 
 
 @dataclass
@@ -70,13 +77,36 @@ class AssetStore:
         name = self._by_text.get(text)
         if name is not None and name.endswith(kind):
             return name
-        body = text.encode()
+        body = (self._extract_fonts(text) if kind == "css" else text).encode()
         name = f"{content_hash(body)}.{kind}"
         with self._lock:
             self._by_text[text] = name
             if name not in self._assets:
                 self._assets[name] = Asset(body, _MEDIA_TYPES[kind], f'"{name}"')
         return name
+
+    def _extract_fonts(self, css: str) -> str:
+        """Move fonts embedded as data URLs into files of their own next to the stylesheet.
+
+        numerous-widgets embeds 20 KaTeX faces three times over (woff2, woff, ttf): 1.4 MB of
+        its 1.5 MB stylesheet, which barely compresses. As separate files the browser fetches
+        only the faces a page uses, in the one format it prefers, and usually none at all.
+        """
+
+        def extract(match: re.Match[str]) -> str:
+            extension = _FONT_TYPES.get(match.group(2).lower())
+            if extension is None or len(match.group(3)) < _MIN_EXTRACT:
+                return match.group(0)
+            try:
+                font = base64.b64decode(match.group(3), validate=False)
+            except (binascii.Error, ValueError):
+                return match.group(0)
+            name = f"{content_hash(font)}.{extension}"
+            with self._lock:
+                self._assets.setdefault(name, Asset(font, match.group(2).lower(), f'"{name}"'))
+            return f'url("{name}")'  # relative: fonts are served beside the stylesheet
+
+        return _DATA_URL.sub(extract, css)
 
     def get(self, name: str) -> Asset | None:
         return self._assets.get(name)

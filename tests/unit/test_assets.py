@@ -134,3 +134,30 @@ def test_client_files_are_versioned_by_their_contents(tmp_path: Path) -> None:
 
     (tmp_path / "protocol.js").write_text("export const V = 2")
     assert ClientFiles(tmp_path).version != first.version
+
+
+def test_fonts_embedded_in_css_become_files_of_their_own() -> None:
+    import base64
+
+    from numerous.apps._assets import AssetStore
+
+    store = AssetStore()
+    font = bytes(range(256)) * 20
+    encoded = base64.b64encode(font).decode()
+    small = base64.b64encode(b"tiny").decode()
+    css = (f"@font-face{{font-family:A;src:url(data:font/woff2;base64,{encoded}) format('woff2')}}"
+           f".icon{{background:url('data:image/png;base64,{encoded}')}}"
+           f"@font-face{{font-family:B;src:url(data:font/woff;base64,{small})}}")
+    name = store.register(css, "css")
+    served = store.get(name)
+    assert served is not None
+    text = served.body.decode()
+    assert "data:font/woff2" not in text  # the large font moved out...
+    assert "data:image/png" in text  # ...images stay (not fonts: kept inline)
+    assert f"data:font/woff;base64,{small}" in text  # ...and so do small fonts
+    font_name = text.split('url("')[1].split('")')[0]
+    assert font_name.endswith(".woff2")
+    extracted = store.get(font_name)
+    assert extracted is not None and extracted.body == font
+    assert extracted.media_type == "font/woff2"
+    assert store.register(css, "css") == name  # once per text
