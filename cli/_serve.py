@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
 import uvicorn
 from fastapi import FastAPI
+
+from numerous.apps._dev import runtimes
 
 
 def load_app(path: Path, attribute: str | None = None) -> FastAPI:
@@ -48,4 +52,29 @@ def find_app(module: Any, path: Path, attribute: str | None) -> FastAPI:
 
 
 def serve(app: Any, host: str, port: int, **options: Any) -> None:
-    uvicorn.run(app, host=host, port=port, **options)
+    """Serve `app`; on Ctrl+C or SIGTERM its sessions end first and their pages are told."""
+    config = uvicorn.Config(app, host=host, port=port, **options)
+    GracefulServer(config, app).run()
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn closes open WebSockets (1012, "service restart") before the app's shutdown runs,
+    so pages would keep trying to reconnect. This server first ends every session, which sends
+    each page `session_lost` (the banner shows at once), then lets uvicorn shut down."""
+
+    NOTICE_SECONDS = 0.3
+
+    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+        super().__init__(config)
+        self._runtimes = runtimes(app)
+        self._noticed = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._noticed or not self._runtimes:
+            super().handle_exit(sig, frame)
+            return
+        self._noticed = True
+        for runtime in self._runtimes:
+            runtime.sessions.close_all("The server is shutting down.")
+        loop = asyncio.get_event_loop()
+        loop.call_later(self.NOTICE_SECONDS, super().handle_exit, sig, frame)
