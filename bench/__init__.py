@@ -1,0 +1,1 @@
+"""The benchmark suite: see docs/benchmarks.md and `python bench/run.py --help`."""

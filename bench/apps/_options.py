@@ -1,0 +1,20 @@
+"""Options the bench apps read from the environment, shared by both frameworks.
+
+The same app files are served by this repository's framework and by numerous-apps 0.6.2, so
+only keyword arguments that the running framework's `create_app` accepts are passed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+
+def app_options(create_app: Any) -> dict[str, Any]:
+    """`dev` and, where supported, `session_grace` from NUMEROUS_BENCH_DEV / _GRACE."""
+    options: dict[str, Any] = {"dev": os.environ.get("NUMEROUS_BENCH_DEV", "0") == "1"}
+    grace = os.environ.get("NUMEROUS_BENCH_GRACE")
+    if grace and "session_grace" in inspect.signature(create_app).parameters:
+        options["session_grace"] = float(grace)
+    return options

@@ -1,0 +1,181 @@
+"""The results JSON as a Markdown table of ratios (ours / reference) and PNG plots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Getter = Callable[[dict[str, Any]], float | None]
+
+
+def _get(*path: str) -> Getter:
+    def getter(figure: dict[str, Any]) -> float | None:
+        value: Any = figure
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        return value if isinstance(value, int | float) else None
+
+    return getter
+
+
+def _per_session(count: int) -> Getter:
+    def getter(figure: dict[str, Any]) -> float | None:
+        for step in figure.get("steps", []):
+            if step["sessions"] >= count * 0.9:
+                return float(step["kib_per_session"])
+        return None
+
+    return getter
+
+
+# (label, figure key, getter, unit, target for ours / reference or None); lower is better
+ROWS: list[tuple[str, str, Getter, str, float | None]] = [
+    ("1 TTI cold, counter, p50", "load_counter", _get("cold", "tti_ms", "p50"), "ms", 1 / 2),
+    ("1 TTI cold, counter, p99", "load_counter", _get("cold", "tti_ms", "p99"), "ms", None),
+    ("1 TTI warm, counter, p50", "load_counter", _get("warm", "tti_ms", "p50"), "ms", 1 / 3),
+    ("1 TTI warm, counter, p99", "load_counter", _get("warm", "tti_ms", "p99"), "ms", None),
+    ("1 TTI cold, heavy, p50", "load_heavy", _get("cold", "tti_ms", "p50"), "ms", 1 / 2),
+    ("1 TTI warm, heavy, p50", "load_heavy", _get("warm", "tti_ms", "p50"), "ms", 1 / 3),
+    ("2 bytes cold, counter", "load_counter", _get("cold", "bytes", "p50"), "B", 1 / 10),
+    ("2 bytes warm, counter", "load_counter", _get("warm", "bytes", "p50"), "B", 1 / 50),
+    ("2 requests cold, counter", "load_counter", _get("cold", "network_requests", "p50"), "",
+     None),
+    ("2 requests warm, counter", "load_counter", _get("warm", "network_requests", "p50"), "",
+     None),
+    ("2 bytes cold, heavy", "load_heavy", _get("cold", "bytes", "p50"), "B", 1 / 10),
+    ("2 bytes warm, heavy", "load_heavy", _get("warm", "bytes", "p50"), "B", 1 / 50),
+    ("2 requests cold, heavy", "load_heavy", _get("cold", "network_requests", "p50"), "", None),
+    ("3 click → DOM, p50", "click_browser", _get("ms", "p50"), "ms", 1 / 10),
+    ("3 click → DOM, p99", "click_browser", _get("ms", "p99"), "ms", None),
+    ("4 WS round trip, p50", "round_trip", _get("ms", "p50"), "ms", None),
+    ("4 WS round trip, p99", "round_trip", _get("ms", "p99"), "ms", None),
+    ("5 KiB per idle session (100)", "memory", _per_session(100), "KiB", None),
+    ("5 KiB per idle session (1000)", "memory", _per_session(1000), "KiB", 1 / 3),
+    ("5 RSS growth returned after close", "memory",
+     _get("after_close", "rss_returned_fraction"), "", None),
+    ("5 threads after close", "memory", _get("after_close", "threads"), "", None),
+    ("6 1000 sessions × 1/s, p50", "sustained", _get("ms", "p50"), "ms", None),
+    ("6 1000 sessions × 1/s, p99", "sustained", _get("ms", "p99"), "ms", None),
+    ("6 1000 sessions × 1/s, errors", "sustained", _get("errors"), "", None),
+    ("6 knee (p99 > 100 ms), sessions", "knee", _get("p99"), "", None),
+    ("6 knee (p50 > 100 ms), sessions", "knee", _get("p50"), "", None),
+    ("7 10 000 sets → browser shows last", "burst_browser", _get("ms", "p50"), "ms", None),
+    ("7 frames sent (browser)", "burst_browser", _get("frames", "p50"), "", None),
+    ("7 10 000 sets → raw client, last", "burst_raw", _get("ms"), "ms", None),
+    ("7 frames sent (raw client)", "burst_raw", _get("frames"), "", None),
+    ("8 hot reload, template, p50", "hot_reload", _get("template_ms", "p50"), "ms", None),
+    ("8 hot reload, app.py, p50", "hot_reload", _get("app_py_ms", "p50"), "ms", None),
+]
+
+
+NO_RATIO = {"5 RSS growth returned after close", "5 threads after close",
+            "6 1000 sessions × 1/s, errors"}
+"""Rows where a quotient means nothing (a share, a count that may be zero)."""
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "B":
+        return f"{value / 1e6:.2f} MB" if value >= 1e5 else f"{value / 1e3:.1f} kB"
+    text = f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{text} {unit}".strip()
+
+
+def table(results: dict[str, Any]) -> str:
+    """The Markdown table: ours, reference, ratio and target for every headline figure."""
+    figures = results["figures"]
+    lines = ["| figure | ours | reference | ours / ref | target | met |",
+             "| --- | ---: | ---: | ---: | ---: | :---: |"]
+    for label, key, getter, unit, target in ROWS:
+        figure = figures.get(key, {})
+        ours = getter(figure.get("ours", {}))
+        ref_figure = figure.get("reference", {})
+        ref = getter(ref_figure) if isinstance(ref_figure, dict) else None
+        ratio = ours / ref if ours is not None and ref and label not in NO_RATIO else None
+        met = "" if target is None or ratio is None else ("yes" if ratio <= target else "no")
+        if isinstance(ref_figure, dict) and "na" in ref_figure:
+            ref_text = "N/A"
+        else:
+            ref_text = _at_most(ref_figure, key, label, _fmt(ref, unit))
+        ours_text = _at_most(figure.get("ours", {}), key, label, _fmt(ours, unit))
+        lines.append(f"| {label} | {ours_text} | {ref_text} | "
+                     f"{'–' if ratio is None else f'{ratio:.3g}'} | "
+                     f"{'' if target is None else f'≤ {target:.3g}'} | {met} |")
+    p99 = _get("ms", "p99")(figures.get("sustained", {}).get("ours", {}))
+    errors = _get("errors")(figures.get("sustained", {}).get("ours", {}))
+    sessions = _get("sessions")(figures.get("sustained", {}).get("ours", {}))
+    if p99 is not None:
+        ok = p99 < 50 and not errors and (sessions or 0) >= 1000
+        lines.append(f"| 6 target: {sessions:.0f} sessions, ours p99 < 50 ms, no errors | "
+                     f"{p99:.3g} ms, {errors:.0f} errors | | | absolute | "
+                     f"{'yes' if ok else 'no'} |")
+    return "\n".join(lines)
+
+
+def _at_most(figure: Any, key: str, label: str, text: str) -> str:
+    """A knee already passed at the first step is only known to be at most that many."""
+    which = "p99" if "p99" in label else "p50"
+    over = isinstance(figure, dict) and figure.get(f"{which}_at_most")
+    return f"≤ {text}" if key == "knee" and over else text
+
+
+def machine_load(results: dict[str, Any]) -> str:
+    rows = ["| figure / framework | wall s | machine busy | load avg 1 min |",
+            "| --- | ---: | ---: | ---: |"]
+    for name, load in results.get("machine_load", {}).items():
+        rows.append(f"| {name} | {load['wall_s']} | {load['machine_busy']:.0%} | "
+                    f"{load['loadavg_1m']:.1f} |")
+    return "\n".join(rows)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    return "\n".join([
+        f"# Bench results ({meta['mode']}, {meta['started']}, commit {meta.get('commit', '?')})",
+        "",
+        f"Machine: {meta['machine']}. Ours: {meta['versions'].get('ours')}; reference: "
+        f"{meta['versions'].get('reference', 'not run')}; Chromium "
+        f"{meta['versions'].get('chromium')}.", "",
+        table(results), "",
+        "Machine load while each figure ran (busy = share of all cores, this suite included):",
+        "", machine_load(results), ""])
+
+
+def plot(results: dict[str, Any], out: Path) -> list[Path]:
+    """Latency against sessions (p50 and p99, both frameworks); [] without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    ramp = results["figures"].get("ramp", {})
+    if not ramp:
+        return []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, key in zip(axes, ("p50", "p99"), strict=True):
+        for name, style in (("ours", "o-"), ("reference", "s--")):
+            steps = ramp.get(name)
+            if not isinstance(steps, list):
+                continue
+            xs = [s["sessions"] for s in steps if s["ms"][key] is not None]
+            ys = [s["ms"][key] for s in steps if s["ms"][key] is not None]
+            ax.plot(xs, ys, style, label=name)
+        ax.axhline(100, color="grey", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sessions, each clicking once a second")
+        ax.set_title(f"click → counter update, {key}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    axes[0].set_ylabel("ms (raw WebSocket client)")
+    fig.tight_layout()
+    path = out / "latency-vs-sessions.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]

@@ -1,0 +1,268 @@
+"""Run the benchmark suite: this framework and numerous-apps 0.6.2, same machine, same apps.
+
+    python bench/run.py            # everything, both frameworks (about 30 minutes)
+    python bench/run.py --quick    # every figure at tiny sizes, ours only (under 2 minutes)
+    python bench/run.py --only round_trip,memory --no-ref
+
+Results go to bench/results/<timestamp>/ (results.json, summary.md, plots, server logs) and
+bench/results/latest/ (a copy). `--publish` also copies the plots to bench/plots/ for the docs.
+See docs/benchmarks.md for what each figure measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import browser, hotreload, loadgen, report, servers  # noqa: E402
+
+FIGURES = ["load", "click", "burst", "hot_reload", "round_trip", "memory", "sustained", "ramp"]
+ALIASES = {"concurrency": {"sustained", "ramp"}}
+
+
+@dataclass
+class Sizes:
+    load_runs: int = 20
+    browser_clicks: int = 100
+    rtt_clicks: int = 300
+    memory_counts: tuple[int, ...] = (100, 1000)
+    grace: float = 5.0
+    settle: float = 3.0
+    sustained_sessions: int = 1000
+    sustained_seconds: float = 60.0
+    ramp_steps: tuple[int, ...] = (100, 250, 500, 1000, 1500, 2000)
+    ramp_seconds: float = 20.0
+    burst_sets: int = 10_000
+    burst_runs: int = 5
+    hot_runs: int = 5
+
+
+QUICK = Sizes(load_runs=1, browser_clicks=5, rtt_clicks=20, memory_counts=(5, 10), grace=1.0,
+              settle=1.0, sustained_sessions=10, sustained_seconds=3.0, ramp_steps=(5, 10),
+              ramp_seconds=2.0, burst_sets=10_000, burst_runs=1, hot_runs=1)
+
+
+def template_keys(app: str) -> list[str]:
+    """The widget keys an app's template places, in order."""
+    text = (servers.APPS / app / "index.html.j2").read_text()
+    return list(dict.fromkeys(re.findall(r"{{\s*(\w+)\s*}}", text)))
+
+
+class Suite:
+    def __init__(self, frameworks: list[servers.Framework], sizes: Sizes, out: Path,
+                 meta: dict[str, Any]) -> None:
+        self.frameworks = frameworks
+        self.sizes = sizes
+        self.out = out
+        self.results: dict[str, Any] = {"meta": meta, "figures": {}}
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def server(self, framework: servers.Framework, app: str, tag: str) -> servers.Server:
+        env = {"NUMEROUS_BENCH_GRACE": str(self.sizes.grace),
+               "NUMEROUS_BENCH_BURST": str(self.sizes.burst_sets)}
+        log = self.out / "logs" / f"{framework.name}-{tag}.log"
+        return servers.Server(framework, app, log, env=env)
+
+    def record(self, key: str, framework: servers.Framework,
+               measure: Callable[[], Any]) -> None:
+        """Run one figure for one framework; a failure is recorded and the suite goes on."""
+        started = time.monotonic()
+        busy = _cpu_times()
+        print(f"[bench] {key} / {framework.name} …", flush=True)
+        try:
+            value = measure()
+        except Exception as exc:  # noqa: BLE001 - one broken figure must not lose the others
+            traceback.print_exc()
+            value = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        machine = {"wall_s": round(time.monotonic() - started, 1),
+                   "machine_busy": _busy_since(busy), "loadavg_1m": os.getloadavg()[0]}
+        if isinstance(value, dict):
+            value.update(machine)
+        self.results["figures"].setdefault(key, {})[framework.name] = value
+        self.results.setdefault("machine_load", {})[f"{key}/{framework.name}"] = machine
+        print(f"[bench] {key} / {framework.name}: {_brief(value)}", flush=True)
+        self.save()
+
+    def save(self) -> None:
+        (self.out / "results.json").write_text(json.dumps(self.results, indent=1))
+
+    # --- figures --------------------------------------------------------------------------
+
+    def browser_figures(self, only: set[str]) -> None:
+        # Figure by figure, each framework in turn, so that both meet the same machine state.
+        with browser.chromium() as chromium:
+            self.results["meta"]["versions"]["chromium"] = chromium.version
+            if "load" in only:
+                for app in ("counter", "heavy"):
+                    for fw in self.frameworks:
+                        self.record(f"load_{app}", fw, lambda fw=fw, app=app: self._loads(
+                            chromium, fw, app))
+            for fw in self.frameworks if "click" in only else []:
+                self.record("click_browser", fw, lambda fw=fw: self._clicks(chromium, fw))
+            for fw in self.frameworks if "burst" in only else []:
+                self.record("burst_browser", fw, lambda fw=fw: self._burst(chromium, fw))
+            for fw in self.frameworks if "hot_reload" in only else []:
+                self.record("hot_reload", fw, lambda fw=fw: hotreload.hot_reload(
+                    chromium, fw, self.sizes.hot_runs, self.out / "logs" / f"{fw.name}-dev.log"))
+
+    def _loads(self, chromium: Any, fw: servers.Framework, app: str) -> Any:
+        with self.server(fw, app, f"load-{app}") as srv:
+            return browser.page_loads(chromium, srv.url + "/", template_keys(app),
+                                      self.sizes.load_runs)
+
+    def _clicks(self, chromium: Any, fw: servers.Framework) -> Any:
+        with self.server(fw, "counter", "click") as srv:
+            return browser.click_latency(chromium, srv.url + "/", template_keys("counter"),
+                                         self.sizes.browser_clicks)
+
+    def _burst(self, chromium: Any, fw: servers.Framework) -> Any:
+        with self.server(fw, "burst", "burst") as srv:
+            return browser.burst_in_browser(chromium, srv.url + "/", template_keys("burst"),
+                                            self.sizes.burst_sets, self.sizes.burst_runs)
+
+    def load_figures(self, only: set[str]) -> None:
+        s = self.sizes
+        for fw in self.frameworks if "burst" in only else []:
+            self.record("burst_raw", fw, lambda fw=fw: self._with(
+                fw, "burst", lambda srv: loadgen.burst(fw.name, srv.url, s.burst_sets)))
+        for fw in self.frameworks if "round_trip" in only else []:
+            self.record("round_trip", fw, lambda fw=fw: self._with(
+                fw, "counter", lambda srv: loadgen.round_trip(fw.name, srv.url, s.rtt_clicks)))
+        for fw in self.frameworks if "memory" in only else []:
+            self.record("memory", fw, lambda fw=fw: self._with(
+                fw, "counter", lambda srv: loadgen.idle_memory(
+                    fw.name, srv.url, lambda: (srv.rss_kib(), srv.threads()),
+                    list(s.memory_counts), s.grace, s.settle)))
+        for fw in self.frameworks if "sustained" in only else []:
+            self.record("sustained", fw, lambda fw=fw: self._with(
+                fw, "counter", lambda srv: loadgen.sustained(
+                    fw.name, srv.url, s.sustained_sessions, s.sustained_seconds,
+                    probe=lambda: (srv.rss_kib(), srv.threads()))))
+        for fw in self.frameworks if "ramp" in only else []:
+            self.record("ramp", fw, lambda fw=fw: self._with(
+                fw, "counter", lambda srv: loadgen.ramp(
+                    fw.name, srv.url, list(s.ramp_steps), s.ramp_seconds)))
+            ramp = self.results["figures"]["ramp"].get(fw.name)
+            if isinstance(ramp, list):
+                self.results["figures"].setdefault("knee", {})[fw.name] = {
+                    "p99": loadgen.knee(ramp, "p99"), "p50": loadgen.knee(ramp, "p50"),
+                    # Over 100 ms at the first step already: the knee is at most that step.
+                    "p99_at_most": (ramp[0]["ms"]["p99"] or 0) > 100,
+                    "p50_at_most": (ramp[0]["ms"]["p50"] or 0) > 100,
+                    "steps_run": [step["sessions"] for step in ramp]}
+                self.save()
+
+    def _with(self, fw: servers.Framework, app: str,
+              scenario: Callable[[servers.Server], Any]) -> Any:
+        with self.server(fw, app, app) as srv:
+            result = loadgen.run(scenario(srv))
+        return result
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def _busy_since(start: tuple[int, int]) -> float:
+    """Share of all cores busy since `start`: this suite's processes and anything else."""
+    busy, total = _cpu_times()
+    return round((busy - start[0]) / max(1, total - start[1]), 3)
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+def metadata(frameworks: list[servers.Framework], quick: bool) -> dict[str, Any]:
+    versions = {}
+    for fw in frameworks:
+        versions[fw.name] = subprocess.run(
+            [fw.python, "-c", "import importlib.metadata as m, sys; print("
+             "'numerous-apps', m.version('numerous-apps'), 'numerous-widgets',"
+             " m.version('numerous-widgets'), 'uvicorn', m.version('uvicorn'),"
+             " 'Python', sys.version.split()[0])"],
+            capture_output=True, text=True).stdout.strip()
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                            text=True, cwd=servers.BENCH).stdout.strip()
+    return {"mode": "quick" if quick else "full", "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "commit": commit or "unknown",
+            "machine": f"{os.cpu_count()} cores, {cpu}, {platform.system()} "
+                       f"{platform.release()}",
+            "versions": versions}
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, ours only: a smoke test of every figure")
+    parser.add_argument("--no-ref", action="store_true", help="skip numerous-apps 0.6.2")
+    parser.add_argument("--only", default=",".join(FIGURES),
+                        help=f"comma-separated figures among: {', '.join(FIGURES)} "
+                             "(concurrency = sustained,ramp)")
+    parser.add_argument("--out", type=Path, default=None, help="results directory")
+    parser.add_argument("--publish", action="store_true",
+                        help="copy the plots and summary to bench/plots/ for docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    only = set().union(*(ALIASES.get(name, {name}) for name in args.only.split(",")))
+    unknown = only - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or servers.BENCH / "results" / (stamp + ("-quick" if args.quick else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    frameworks = [servers.ours()]
+    if not (args.quick or args.no_ref):
+        frameworks.append(servers.reference(log=out / "logs" / "ref-venv.log"))
+    suite = Suite(frameworks, QUICK if args.quick else Sizes(), out,
+                  metadata(frameworks, args.quick))
+    if only & {"load", "click", "burst", "hot_reload"}:
+        suite.browser_figures(only)
+    suite.load_figures(only)
+    finish(suite.results, out, args.publish)
+    return out
+
+
+def finish(results: dict[str, Any], out: Path, publish: bool) -> None:
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    plots = report.plot(results, out)
+    summary = report.markdown(results)
+    (out / "summary.md").write_text(summary)
+    latest = out.parent / "latest"
+    if out.parent == servers.BENCH / "results":
+        shutil.rmtree(latest, ignore_errors=True)
+        shutil.copytree(out, latest)
+    if publish:
+        target = servers.BENCH / "plots"
+        target.mkdir(exist_ok=True)
+        for path in plots:
+            shutil.copy(path, target / path.name)
+        shutil.copy(out / "summary.md", target / "summary.md")
+    print(summary)
+    print(f"[bench] results in {out}")
+
+
+if __name__ == "__main__":
+    main()

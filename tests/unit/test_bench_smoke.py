@@ -1,0 +1,72 @@
+"""Smoke test of the benchmark suite (bench/), so that it cannot rot: the load generator's
+scenarios run against a real server of this framework at tiny sizes, and the report is built
+from what they return. No timing is asserted; the figures live in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench import loadgen, report, servers  # noqa: E402
+
+SUMMARY_KEYS = {"n", "p50", "p90", "p99", "min", "max"}
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Any:
+    started: list[servers.Server] = []
+
+    def _serve(app: str) -> servers.Server:
+        server = servers.Server(servers.ours(), app, tmp_path / f"{app}.log",
+                                env={"NUMEROUS_BENCH_GRACE": "0.5", "NUMEROUS_BENCH_BURST": "200"})
+        started.append(server)
+        return server.wait_serving()
+
+    yield _serve
+    for server in started:
+        server.stop()
+
+
+async def test_load_generator_figures_for_ours(serve: Any) -> None:
+    counter = serve("counter")
+    probe = lambda: (counter.rss_kib(), counter.threads())  # noqa: E731
+
+    rtt = await loadgen.round_trip("ours", counter.url, clicks=3)
+    assert rtt["errors"] == 0 and set(rtt["ms"]) == SUMMARY_KEYS and rtt["ms"]["n"] == 3
+
+    load = await loadgen.sustained("ours", counter.url, sessions=5, duration=2, probe=probe)
+    assert {"sessions", "sent", "ok", "errors", "error_rate", "ms", "open", "rss_kib",
+            "threads", "max_schedule_lag_ms"} <= set(load)
+    assert load["sessions"] == 5 and load["errors"] == 0 and load["ok"] == 10
+
+    steps = await loadgen.ramp("ours", counter.url, [2, 4], duration=1)
+    assert [step["sessions"] for step in steps] == [2, 4]
+
+    memory = await loadgen.idle_memory("ours", counter.url, probe, [2, 5], grace=0.5,
+                                       settle=0.2)
+    assert [step["sessions"] for step in memory["steps"]] == [2, 5]
+    assert {"rss_kib", "threads", "threads_returned", "rss_returned_fraction",
+            "threads_back_after_s"} <= set(memory["after_close"])
+
+    burst = await loadgen.burst("ours", serve("burst").url, times=200, timeout=30)
+    assert burst["finished"] and burst["frames"] >= 1
+
+    results = {"meta": {"mode": "smoke", "started": "now", "machine": "test",
+                        "versions": {"ours": "dev"}},
+               "figures": {"round_trip": {"ours": rtt}, "sustained": {"ours": load},
+                           "ramp": {"ours": steps}, "memory": {"ours": memory},
+                           "burst_raw": {"ours": burst},
+                           "knee": {"ours": {"p99": loadgen.knee(steps)}}}}
+    text = report.markdown(results)
+    assert "| 4 WS round trip, p50 |" in text and "| figure | ours | reference |" in text
+
+
+def test_knee_interpolates_between_steps() -> None:
+    steps = [{"sessions": 100, "ms": {"p99": 20.0}}, {"sessions": 300, "ms": {"p99": 180.0}}]
+    assert loadgen.knee(steps) == 200
+    assert loadgen.knee(steps[:1]) is None
