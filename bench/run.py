@@ -115,6 +115,11 @@ class Suite:
                             chromium, fw, app))
             for fw in self.frameworks if "click" in only else []:
                 self.record("click_browser", fw, lambda fw=fw: self._clicks(chromium, fw))
+            if "click" in only:
+                with browser.chromium((browser.NO_INPUT_DEFERRAL,)) as undeferred:
+                    for fw in self.frameworks:
+                        self.record("click_browser_nodefer", fw,
+                                    lambda fw=fw: self._clicks(undeferred, fw))
             for fw in self.frameworks if "burst" in only else []:
                 self.record("burst_browser", fw, lambda fw=fw: self._burst(chromium, fw))
             for fw in self.frameworks if "hot_reload" in only else []:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from fastapi import FastAPI, Request, WebSocket
 from starlette.requests import HTTPConnection
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from ipywidgets.widgets.widget import _instances as _widget_instances
 from starlette.staticfiles import StaticFiles
 
@@ -222,6 +222,8 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str 
                       include_in_schema=False)
     app.add_api_route("/favicon.ico", _favicon_route(runtime), methods=["GET"],
                       include_in_schema=False)
+    app.add_api_route("/numerous/health", _health_route(runtime), methods=["GET"],
+                      include_in_schema=False)
     app.add_api_websocket_route("/numerous/ws", _socket_route(runtime))
     app.mount("/static", RevalidatedStaticFiles(directory=runtime.base_dir / "static",
                                                 check_dir=False), name="static")
@@ -287,9 +289,10 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
         carried = runtime.carried_values.pop(identity.owner, None)
         if carried:
             await session.call(lambda: session.restore_values(carried))
+        assets = _widget_assets(base, widgets.values())
         html = runtime.templates.render_page(
-            widgets, head=_head(runtime, base, widgets.values()),
-            body=_body(runtime, base, session.id, widgets))
+            widgets, head=_head(runtime, base, assets),
+            body=_body(runtime, base, session.id, widgets, assets))
     except (AppError, TemplateProblem) as exc:
         runtime.sessions.close(session)
         logger.error("%s", exc)
@@ -314,28 +317,35 @@ def _module_urls(session: Any) -> list[str]:
     return urls
 
 
-def _head(runtime: AppRuntime, base: str, widgets: Any) -> str:
+def _head(runtime: AppRuntime, base: str, assets: dict[str, list[str]]) -> str:
     client = client_files()
     lines = [f'<link rel="stylesheet" href="{base}/numerous/base.css">']
     root = base.removesuffix(runtime.mount_prefix)
     lines += [f'<link rel="stylesheet" href="{root}{url}">' for url in runtime.extra_stylesheets]
     if runtime.theme_css:
         lines.append(f'<link rel="stylesheet" href="{base}/numerous/theme.css">')
-    lines.append(f'<link rel="modulepreload" href="{base}/numerous/js/{client.version}/main.js">')
-    seen: set[str] = set()
-    for widget in widgets:
-        for trait, kind, rel in (("_esm", "js", 'rel="modulepreload"'),
-                                 ("_css", "css", 'rel="preload" as="style"')):
-            text = getattr(widget, trait, "")
-            if isinstance(text, str) and text and not text.startswith(("http:", "https:")):
-                url = f"{base}/numerous/assets/{ASSETS.register(text, kind)}"
-                if url not in seen:
-                    seen.add(url)
-                    lines.append(f'<link {rel} href="{url}">')
+    lines += [f'<link rel="modulepreload" href="{base}/numerous/js/{client.version}/{name}">'
+              for name in client.closure("main.js")]
+    lines += [f'<link rel="modulepreload" href="{url}">' for url in assets["js"]]
+    lines += [f'<link rel="preload" as="style" href="{url}">' for url in assets["css"]]
     return "\n".join(lines)
 
 
-def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any]) -> str:
+def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
+    """The served URLs of the widgets' own modules and stylesheets, each once."""
+    assets: dict[str, list[str]] = {"js": [], "css": []}
+    for widget in widgets:
+        for trait, kind in (("_esm", "js"), ("_css", "css")):
+            text = getattr(widget, trait, "")
+            if isinstance(text, str) and text and not text.startswith(("http:", "https:")):
+                url = f"{base}/numerous/assets/{ASSETS.register(text, kind)}"
+                if url not in assets[kind]:
+                    assets[kind].append(url)
+    return assets
+
+
+def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any],
+          assets: dict[str, list[str]]) -> str:
     client = client_files()
     config = {
         "protocol": PROTOCOL_VERSION,
@@ -346,6 +356,9 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         "dev": runtime.dev,
         "grace": runtime.sessions.limits.grace,
         "restore": runtime.restore_state,
+        # Loaded while the WebSocket connects, so that rendering need not wait for them.
+        "modules": assets["js"],
+        "styles": assets["css"],
     }
     return "\n".join([
         runtime.templates.fragments(),
@@ -395,6 +408,17 @@ def _favicon_route(runtime: AppRuntime) -> Callable[[], Any]:
         return Response(status_code=204)  # no icon, and no 404 in the browser's console
 
     return favicon
+
+
+def _health_route(runtime: AppRuntime) -> Callable[[], Any]:
+    """For load balancers and monitors: the process serves, and how many sessions it holds.
+    Public even with authentication, and never cached."""
+
+    async def health() -> Response:
+        return JSONResponse({"status": "healthy", "sessions": len(runtime.sessions)},
+                            headers=_NO_STORE)
+
+    return health
 
 
 def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:

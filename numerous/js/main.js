@@ -13,7 +13,8 @@ import { hideDevOverlay, hideSplash, showDevOverlay, showErrorModal, showSession
  * The config object the server puts in `<script id="numerous-config">`.
  * @param {Document} [doc]
  * @returns {{protocol: number, session: string, base: string, ws: string,
- *   widgets: Record<string, string>, dev: boolean, grace: number}}
+ *   widgets: Record<string, string>, dev: boolean, grace: number, restore?: boolean,
+ *   modules?: string[], styles?: string[]}}
  */
 export function readConfig(doc = document) {
   const el = doc.getElementById("numerous-config");
@@ -52,6 +53,9 @@ export function start(config, options = {}) {
   const manager = new WidgetManager({ send: (msg, buffers) => app.connection.send(msg, buffers),
     timeout: options.modelTimeout, timers: options.timers });
   const host = new WidgetHost({ importModule: options.importModule, document: doc });
+  // The page names the widgets' modules and stylesheets: start on them while the socket opens.
+  for (const url of config.styles ?? []) host.injectCss(url);
+  for (const url of config.modules ?? []) host.loadModule(url).catch(() => {});
   Object.assign(app, { manager, models: manager.models, host });
 
   let firstReady = true;

@@ -104,6 +104,34 @@ describe("start", () => {
     expect(app.models.get("c1").get("value")).toBe(0);
   });
 
+  it("loads the page's widget modules and stylesheets before the socket opens", async () => {
+    const imported = [];
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    document.body.innerHTML = pageBody(["counter", "other"]);
+    start({ ...config, modules: ["/assets/counter.js", "/assets/missing.js"],
+      styles: ["/assets/w.css"] }, {
+      WebSocket: WS, timers, now: () => timers.time, random: () => 0, location: pageLocation,
+      importModule: async (url) => {
+        imported.push(url);
+        if (url === "/assets/missing.js") throw new Error("404");
+        return counter;
+      },
+      reload,
+    });
+    await flush();
+    expect(socket().readyState).not.toBe(1); // still connecting
+    expect(imported).toEqual(["/assets/counter.js", "/assets/missing.js"]);
+    expect([...document.head.querySelectorAll('link[rel="stylesheet"]')]
+      .map((link) => link.getAttribute("href"))).toContain("/assets/w.css");
+    // Rendering uses the module already loaded; a module that failed early is tried again.
+    await snapshot({ c1: state("Count", 0),
+      c2: { label: "Other", value: 5, _esm: "/assets/missing.js", _css: "" } });
+    expect(imported.filter((url) => url === "/assets/counter.js")).toHaveLength(1);
+    expect(imported.filter((url) => url === "/assets/missing.js")).toHaveLength(2);
+    expect(button("counter").textContent).toBe("Count: 0");
+    expect(errors).toHaveBeenCalled(); // the widget whose module is missing says so
+  });
+
   it("sends user changes and applies server updates with change events", async () => {
     const app = boot();
     await snapshot({ c1: state("Count", 0), c2: state("Other", 5) });

@@ -145,7 +145,8 @@ def test_the_page_holds_mount_points_fragments_config_and_client(
     assert 'id="numerous-splash"' in html and 'id="numerous-error-modal"' in html
     assert f'src="/numerous/js/{client_js.version}/main.js"' in html
     assert '<link rel="stylesheet" href="/numerous/base.css">' in html
-    assert f'rel="modulepreload" href="/numerous/js/{client_js.version}/main.js"' in html
+    for name in client_js.closure("main.js"):
+        assert f'rel="modulepreload" href="/numerous/js/{client_js.version}/{name}"' in html
     assert ESM not in html, "widget code is linked, never inlined"
 
     config = config_of(html)
@@ -210,6 +211,8 @@ def test_widget_assets_are_served_immutable_and_compressed(tmp_path: Path,
     css_url = re.search(r'rel="preload" as="style" href="(/numerous/assets/[0-9a-f]{32}\.css)"',
                         html)
     assert js_url and css_url
+    config = config_of(html)
+    assert config["modules"] == [js_url.group(1)] and config["styles"] == [css_url.group(1)]
 
     response = client.get(js_url.group(1), headers={"accept-encoding": "gzip"})
     assert response.status_code == 200
@@ -334,6 +337,16 @@ def test_at_capacity_visitors_get_503_with_retry_after(tmp_path: Path, served: A
     (session,) = list(app.numerous.sessions)
     app.numerous.sessions.close(session)
     assert client.get("/").status_code == 200
+
+
+def test_the_health_check_counts_sessions_and_is_never_cached(tmp_path: Path,
+                                                             served: Any) -> None:
+    client = served(make_app(tmp_path))
+    response = client.get("/numerous/health")
+    assert response.json() == {"status": "healthy", "sessions": 0}
+    assert response.headers["cache-control"] == "no-store"
+    client.get("/")
+    assert client.get("/numerous/health").json() == {"status": "healthy", "sessions": 1}
 
 
 def test_limits_can_be_given_whole(tmp_path: Path, served: Any) -> None:

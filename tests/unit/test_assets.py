@@ -136,6 +136,25 @@ def test_client_files_are_versioned_by_their_contents(tmp_path: Path) -> None:
     assert ClientFiles(tmp_path).version != first.version
 
 
+def test_the_client_closure_follows_relative_imports_once(tmp_path: Path) -> None:
+    (tmp_path / "main.js").write_text(
+        'import { a } from "./a.js";\nimport {\n  b,\n  c } from "./b.js";\n'
+        'const x = "from \\"./c.js\\"";\n')
+    (tmp_path / "a.js").write_text('export { b } from "./b.js";\nexport const a = 1;\n')
+    (tmp_path / "b.js").write_text('import { a } from "./a.js";\nexport const b = 2, c = 3;\n')
+    (tmp_path / "c.js").write_text("export const c = 3;\n")
+    (tmp_path / "auth.js").write_text("export const signIn = 1;\n")
+    client = ClientFiles(tmp_path)
+    assert client.closure("main.js") == ["main.js", "a.js", "b.js"]
+
+
+def test_the_real_client_preloads_everything_main_imports_but_not_auth() -> None:
+    closure = ClientFiles().closure("main.js")
+    assert closure[0] == "main.js"
+    assert {"connection.js", "host.js", "model.js", "protocol.js", "ui.js"} <= set(closure)
+    assert "auth.js" not in closure
+
+
 def test_fonts_embedded_in_css_become_files_of_their_own() -> None:
     import base64
 
