@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> Path:
         parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or servers.BENCH / "results" / (stamp + ("-quick" if args.quick else ""))
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
     frameworks = [servers.ours()]
     if not (args.quick or args.no_ref):
         frameworks.append(servers.reference(log=out / "logs" / "ref-venv.log"))
