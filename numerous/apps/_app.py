@@ -79,6 +79,7 @@ class AppRuntime:
         """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
         self.extra_stylesheets: list[str] = []
         self.restore_state = False
+        self.share_widgets = False
         self.public_routes: list[str] | None = None
         self.protected_routes: list[str] | None = None
         """As given to create_app; combine_apps() applies them with a shared auth provider."""
@@ -146,6 +147,7 @@ def create_app(
     security: SecurityPolicy | None = None,
     agent_api: bool | None = None,
     restore_state: bool = False,
+    share_widgets: bool = False,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -160,6 +162,9 @@ def create_app(
     instance behind a load balancer) reload once by itself and put the values it last showed
     back into its new session's widgets, without running callbacks. Leave it off when widget
     values must only ever come from the app's own code.
+
+    `share_widgets=True` builds the widgets once and lets every visitor see and drive the
+    same ones: a change in one browser shows in all, and callbacks run on one shared thread.
 
     `agent_api` serves the agent API (`{base}/api/agent`, docs/agents.md) through which
     scripts and agents read and set widget values and call `@action`s; None turns it on
@@ -177,6 +182,7 @@ def create_app(
                          limits=limits, base_dir=folder, theme_css=theme_css,
                          path_prefix=path_prefix, security=security or SecurityPolicy())
     runtime.restore_state = restore_state
+    runtime.share_widgets = share_widgets
     runtime.public_routes, runtime.protected_routes = public_routes, protected_routes
     return _build_fastapi(runtime, auth_provider=auth_provider, login_template=login_template,
                           public_routes=public_routes, protected_routes=protected_routes,
@@ -278,7 +284,8 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
         return _error_page(runtime, base, 401, "Not signed in", "Sign in to use this app.")
     try:
         session, built = runtime.sessions.create(runtime.builder, owner=identity.owner,
-                                                 base=base, user=identity.user)
+                                                 base=base, user=identity.user,
+                                                 shared=runtime.share_widgets)
         session.restorable = runtime.restore_state
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",

@@ -14,6 +14,7 @@ from typing import Any
 
 from ._protocol import CloseCode
 from ._session import Builder, Session
+from ._shared import SharedWidgets, Viewer
 
 logger = logging.getLogger("numerous.apps")
 
@@ -42,6 +43,8 @@ class SessionManager:
         self.dev = dev
         self._sessions: dict[str, Session] = {}
         self._trim: asyncio.TimerHandle | None = None
+        self.shared: SharedWidgets | None = None
+        """The widgets every page shares, for create_app(share_widgets=True)."""
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -49,15 +52,26 @@ class SessionManager:
     def __iter__(self) -> Any:
         return iter(list(self._sessions.values()))
 
-    def create(self, builder: Builder, *, owner: str, base: str, user: Any = None
-               ) -> tuple[Session, asyncio.Future[Any]]:
-        """Open a session and start building its widgets on its own thread."""
+    def create(self, builder: Builder, *, owner: str, base: str, user: Any = None,
+               shared: bool = False) -> tuple[Session, asyncio.Future[Any]]:
+        """Open a session and start building its widgets on its own thread.
+
+        `shared`: the session views the app's one set of shared widgets (built on first use)."""
         cap = self.limits.max_sessions
         if cap is not None and len(self._sessions) >= cap:
             raise AtCapacity
         loop = asyncio.get_running_loop()
-        session = Session(secrets.token_urlsafe(24), owner, base=base, dev=self.dev, loop=loop,
-                          max_pending=self.limits.max_pending, user=user)
+        options = {"base": base, "dev": self.dev, "loop": loop,
+                   "max_pending": self.limits.max_pending, "user": user}
+        session_id = secrets.token_urlsafe(24)
+        if shared:
+            if self.shared is None or self.shared.failed:
+                if self.shared is not None:
+                    self.shared.close()  # run_app() failed: the next visitor tries again
+                self.shared = SharedWidgets(base=base, dev=self.dev, loop=loop)
+            session: Session = Viewer(self.shared, session_id, owner, **options)
+        else:
+            session = Session(session_id, owner, **options)
         self._sessions[session.id] = session
         session.on_end = self.close
         built = session.start(builder)
@@ -107,6 +121,10 @@ class SessionManager:
         sessions = list(self._sessions.values())
         for session in sessions:
             self.close(session, reason, CloseCode.GOING_AWAY)
+        if self.shared is not None:
+            sessions.append(self.shared)
+            self.shared.close(reason, CloseCode.GOING_AWAY)
+            self.shared = None
         return sessions
 
 

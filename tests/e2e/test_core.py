@@ -104,6 +104,32 @@ def test_two_browsers_get_independent_sessions(serve: Any, browser: Browser) -> 
         second_context.close()
 
 
+def test_shared_widgets_show_one_browsers_change_in_every_browser(serve: Any,
+                                                                  browser: Browser) -> None:
+    server = serve(HERE / "shared")
+    contexts = [browser.new_context(), browser.new_context()]
+    try:
+        first, second = (context.new_page() for context in contexts)
+        errors = open_app(first, server.url) + open_app(second, server.url)
+        first.locator("#button button").click()
+        expect(counter_input(second)).to_have_value("1")
+        second.locator("#button button").click()
+        second.locator("#button button").click()
+        expect(counter_input(first)).to_have_value("3")
+        counter_input(first).fill("10")
+        counter_input(first).press("Enter")
+        expect(counter_input(second)).to_have_value("10")
+        late = contexts[1].new_page()
+        open_app(late, server.url)
+        expect(counter_input(late)).to_have_value("10")
+        sessions = {p.evaluate("window.numerous.config.session") for p in (first, second, late)}
+        assert len(sessions) == 3, "each page keeps a session of its own"
+        assert errors == []
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def test_slow_callback_delays_only_its_own_session(serve: Any, browser: Browser) -> None:
     server = serve(HERE / "two_speeds")
     slow_page, fast_page = browser.new_page(), browser.new_page()

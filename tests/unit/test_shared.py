@@ -1,0 +1,143 @@
+"""create_app(share_widgets=True): one set of widgets that every page sees and drives."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import anywidget
+import traitlets
+
+from numerous.apps._session import current_user
+from numerous.apps._sessions import SessionManager
+
+from ._support import OWNER, async_wait_until, join
+
+OTHER = "p" * 32
+
+
+class Counter(anywidget.AnyWidget):
+    _esm = "export default { render() {} }"
+    value = traitlets.Int(0).tag(sync=True)
+    clicks = traitlets.Int(0).tag(sync=True)
+    limited = traitlets.Int(0).tag(sync=True)
+
+
+built: list[str] = []
+callback_threads: set[str] = set()
+callback_users: list[Any] = []
+
+
+def build() -> dict[str, Any]:
+    built.append(threading.current_thread().name)
+    counter, total = Counter(), Counter()
+
+    def clicked(change: dict[str, Any]) -> None:
+        callback_threads.add(threading.current_thread().name)
+        callback_users.append(current_user())
+        if change["new"] == 99:
+            raise RuntimeError("ninety-nine")
+        total.value += 1
+    counter.observe(clicked, "clicks")
+    return {"counter": counter, "total": total}
+
+
+async def open_pages(manager: SessionManager, connect: Any, owners: list[str]
+                     ) -> tuple[list[Any], list[Any], dict[str, str]]:
+    pages, clients = [], []
+    ready: dict[str, Any] = {}
+    users = ["first user", "second user", "third user"]
+    for owner, user in zip(owners, users):
+        session, done = manager.create(build, owner=owner, base="", shared=True, user=user)
+        await done
+        client = await connect(manager, session.id, owner)
+        _, ready = await client.snapshot()
+        pages.append(session)
+        clients.append(client)
+    return pages, clients, ready["widgets"]
+
+
+async def test_every_page_sees_the_same_widgets_built_once(make_manager: Any,
+                                                           connect: Any) -> None:
+    built.clear()
+    manager = make_manager()
+    pages, clients, ids = await open_pages(manager, connect, [OWNER, OTHER, OWNER])
+    assert len(built) == 1, "the widgets are built once, not per page"
+    assert len({page.id for page in pages}) == 3, "each page still has its own session id"
+    assert pages[0].widgets is pages[1].widgets
+
+    first, second, third = clients
+    seq = await first.update(ids["counter"], {"value": 7})
+    for other in (second, third):
+        seen = await other.until(lambda m: m["type"] == "update" and m["id"] == ids["counter"])
+        assert seen["state"] == {"value": 7}
+        assert seen["ack"] == 0, "an acknowledgement is per page: the others sent nothing"
+    assert not [m for m in await first.quiet() if m.get("id") == ids["counter"]], \
+        "the page that made the change is not sent its own value back"
+
+    # A callback runs once, on the shared thread, and what it changes reaches every page.
+    await second.update(ids["counter"], {"clicks": 1})
+    for client in clients:
+        seen = await client.until(lambda m: m["type"] == "update" and m["id"] == ids["total"])
+        assert seen["state"] == {"value": 1}
+    assert pages[0].widgets["total"].value == 1
+    assert len(callback_threads) == 1 and built[0] in callback_threads
+    assert callback_users[-1] == "second user", "current_user() is whoever sent the change"
+    assert seq == 1
+
+
+async def test_errors_go_to_the_page_that_caused_them(make_manager: Any, connect: Any) -> None:
+    manager = make_manager()
+    _, (first, second), ids = await open_pages(manager, connect, [OWNER, OTHER])
+    await first.update(ids["counter"], {"value": "not a number"})
+    error = await first.until("error")
+    assert error["code"] == "invalid_value"
+    await first.update(ids["counter"], {"clicks": 99})
+    assert (await first.until("error"))["code"] == "callback_error"
+    assert not [m for m in await second.quiet(0.1) if m["type"] == "error"]
+
+    # The shared widgets keep working for everyone.
+    await second.update(ids["counter"], {"value": 3})
+    seen = await first.until(lambda m: m["type"] == "update" and m["id"] == ids["counter"])
+    assert seen["state"]["value"] == 3
+
+
+async def test_closing_a_page_keeps_the_widgets_for_the_others(make_manager: Any,
+                                                              connect: Any) -> None:
+    manager = make_manager()
+    pages, (first, second), ids = await open_pages(manager, connect, [OWNER, OTHER])
+    hub = manager.shared
+    assert hub is not None and len(hub.viewers) == 2
+    manager.close(pages[0])
+    assert await join(pages[0])
+    assert hub.viewers == (pages[1],)
+    await second.update(ids["counter"], {"value": 5})
+    await async_wait_until(lambda: pages[1].widgets["counter"].value == 5)
+    assert hub.alive, "the shared thread lives on"
+
+    threads = hub
+    for session in manager.close_all():
+        assert await join(session)
+    assert not threads.alive, "shutting down ends the shared thread too"
+
+
+async def test_a_failed_build_is_tried_again_by_the_next_visitor(make_manager: Any) -> None:
+    manager = make_manager()
+    attempts: list[int] = []
+
+    def flaky() -> dict[str, Any]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("database not ready")
+        return {"counter": Counter()}
+
+    session, done = manager.create(flaky, owner=OWNER, base="", shared=True)
+    try:
+        await done
+        raise AssertionError("the build should have failed")
+    except Exception as exc:  # noqa: BLE001
+        assert "database not ready" in str(exc)
+    manager.close(session)
+    session, done = manager.create(flaky, owner=OWNER, base="", shared=True)
+    assert set(await done) == {"counter"}
+    assert len(attempts) == 2
