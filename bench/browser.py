@@ -99,6 +99,17 @@ the click latency that is the browser's frame wait rather than either framework.
 
 
 @contextmanager
+def with_args(browser: Browser, extra_args: tuple[str, ...]) -> Iterator[Browser]:
+    """Another Chromium from the same Playwright as `browser`, launched with `extra_args` too."""
+    other = browser.browser_type.launch(executable_path=shutil.which("chromium"),
+                                        args=[*CHROMIUM_ARGS, *extra_args])
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+@contextmanager
 def chromium(extra_args: tuple[str, ...] = ()) -> Iterator[Browser]:
     path = shutil.which("chromium")
     if path is None:

@@ -116,7 +116,7 @@ class Suite:
             for fw in self.frameworks if "click" in only else []:
                 self.record("click_browser", fw, lambda fw=fw: self._clicks(chromium, fw))
             if "click" in only:
-                with browser.chromium((browser.NO_INPUT_DEFERRAL,)) as undeferred:
+                with browser.with_args(chromium, (browser.NO_INPUT_DEFERRAL,)) as undeferred:
                     for fw in self.frameworks:
                         self.record("click_browser_nodefer", fw,
                                     lambda fw=fw: self._clicks(undeferred, fw))
