@@ -103,6 +103,13 @@ def test_public_routes_need_no_sign_in_and_others_do(tmp_path: Path, served: Any
     assert client.get("/static/secret.txt").status_code == 401
 
 
+def test_a_load_balancer_checks_health_without_signing_in(tmp_path: Path,
+                                                          served: Any) -> None:
+    client = served(make_app(tmp_path, env_provider()))
+    assert client.get("/").status_code == 401
+    assert client.get("/numerous/health").json()["status"] == "healthy"
+
+
 def test_a_websocket_route_of_your_own_is_refused_without_sign_in(tmp_path: Path,
                                                                    served: Any) -> None:
     client = served(_with_routes(make_app(tmp_path, env_provider())))

@@ -106,6 +106,22 @@ async def test_tables_are_created_on_first_use(make_provider: Make) -> None:
     assert await provider.get_user("nope") is None
 
 
+async def test_instances_starting_together_on_a_new_database_all_start() -> None:
+    # Each would find no tables and create them; PostgreSQL refuses all but the first.
+    prefix = f"t{uuid.uuid4().hex[:12]}_"
+    providers = [DatabaseAuthProvider(POSTGRES, jwt_secret=new_secret(), table_prefix=prefix)
+                 for _ in range(4)]
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(provider.startup() for provider in providers))
+            await providers[0].drop_tables()
+            for provider in providers:
+                provider._tables_ready = False  # noqa: SLF001 - start afresh on new tables
+    finally:
+        for provider in providers:
+            await provider.close()
+
+
 async def test_authenticate(make_provider: Make) -> None:
     provider = make_provider()
     await provider.create_user(ann())

@@ -13,7 +13,8 @@ def test_everything_is_protected_by_default_except_login_and_its_needs() -> None
                  "/static/app.css", "/api/data", ""):
         assert rules.needs_auth(path), path
     for path in ("/login", "/api/auth/login", "/api/auth/refresh", "/api/auth/me",
-                 "/numerous/base.css", "/numerous/theme.css", "/favicon.ico"):
+                 "/numerous/base.css", "/numerous/theme.css", "/favicon.ico",
+                 "/numerous/health"):
         assert not rules.needs_auth(path), path
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import quote
 
 ALWAYS_PUBLIC = ("/login", "/api/auth/*", "/numerous/base.css", "/numerous/theme.css",
-                 "/favicon.ico")
-"""The login page, the auth API and what the login page loads are never protected."""
+                 "/favicon.ico", "/numerous/health")
+"""The login page, the auth API, what the login page loads and the health check are never
+protected."""
 
 FOLLOW_THE_PAGE = ("/numerous/ws", "/numerous/assets/*", "/numerous/js/*")
 """The app's own WebSocket, widget code and client need what the app page (`/`) needs."""

@@ -35,6 +35,8 @@ from ._hashing import StoredPasswords
 from ._schema import Engines, Tables
 
 _PURGE_EVERY = 3600.0
+_CREATION_LOCK = int.from_bytes(b"numerous", "big")
+"""The PostgreSQL advisory lock under which tables are created."""
 
 
 class UserExistsError(ValueError):
@@ -72,6 +74,7 @@ class DatabaseAuthProvider(BaseAuthProvider):
             async with self._engines.lock():
                 if not self._tables_ready:
                     async with engine.begin() as conn:
+                        await _lock_for_creation(conn)
                         await conn.run_sync(self.tables.metadata.create_all)
                     self._tables_ready = True
         return engine
@@ -250,6 +253,15 @@ class DatabaseAuthProvider(BaseAuthProvider):
         result = await self._execute(sa.delete(tokens).where(
             tokens.c.expires_at < self._last_purge))
         return int(result.rowcount)
+
+
+async def _lock_for_creation(conn: Any) -> None:
+    """On PostgreSQL, one process at a time creates tables: instances started together on a
+    new database would otherwise all find no tables, all create them, and all but one fail.
+    The lock ends with the transaction."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": _CREATION_LOCK})
 
 
 def _user(row: Any) -> User:
