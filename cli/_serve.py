@@ -64,8 +64,11 @@ def serve(app: Any, host: str, port: int, **options: Any) -> None:
 
 class GracefulServer(uvicorn.Server):
     """uvicorn closes open WebSockets (1012, "service restart") before the app's shutdown runs,
-    so pages would keep trying to reconnect. This server first ends every session, which sends
-    each page `session_lost` (the banner shows at once), then lets uvicorn shut down."""
+    so pages would keep trying to reconnect. This server first stops taking new connections
+    (a load balancer sends newcomers to another instance) and answers page requests on open
+    connections with 503, then ends every session, which sends each page `session_lost` (the
+    banner shows at once, or the page moves to another instance), then lets uvicorn shut
+    down."""
 
     NOTICE_SECONDS = 0.3
 
@@ -79,7 +82,10 @@ class GracefulServer(uvicorn.Server):
             super().handle_exit(sig, frame)
             return
         self._noticed = True
+        for server in getattr(self, "servers", []):
+            server.close()  # stop accepting; open connections carry on
         for runtime in self._runtimes:
+            runtime.draining = True
             runtime.sessions.close_all("The server is shutting down.")
         loop = asyncio.get_event_loop()
         loop.call_later(self.NOTICE_SECONDS, super().handle_exit, sig, frame)

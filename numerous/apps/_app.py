@@ -80,6 +80,8 @@ class AppRuntime:
         self.extra_stylesheets: list[str] = []
         self.restore_state = False
         self.share_widgets = False
+        self.draining = False
+        """Shutting down: new page loads are turned away so that they land elsewhere."""
         self.public_routes: list[str] | None = None
         self.protected_routes: list[str] | None = None
         """As given to create_app; combine_apps() applies them with a shared auth provider."""
@@ -282,6 +284,10 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
     identity = await runtime.identify(request, token)
     if identity is None:
         return _error_page(runtime, base, 401, "Not signed in", "Sign in to use this app.")
+    if runtime.draining:
+        return _error_page(runtime, base, 503, "Restarting",
+                           "This server is restarting. The page will try again shortly.",
+                           retry=True)
     try:
         session, built = runtime.sessions.create(runtime.builder, owner=identity.owner,
                                                  base=base, user=identity.user,

@@ -130,3 +130,51 @@ def test_auth_flags_are_exclusive_and_write_secrets_privately(tmp_path: Path) ->
     assert "auth_provider=auth_provider" in (env_app / "app.py").read_text()
     assert (env_app / ".env").stat().st_mode & 0o777 == 0o600
     assert ".env" in (env_app / ".gitignore").read_text()
+
+
+def test_a_stopping_server_turns_newcomers_away_before_ending_sessions() -> None:
+    """Between the signal and the end, a balancer must send new visitors elsewhere: the port
+    stops accepting at once, and a page asked for on a connection still open gets a 503 that
+    tries again by itself."""
+    import asyncio
+    import signal
+    import threading
+
+    import uvicorn
+
+    from numerous.cli._serve import GracefulServer, load_app
+
+    app = load_app(Path(__file__).resolve().parents[1] / "e2e" / "counter" / "app.py")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = GracefulServer(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"), app)
+    # On a thread of its own, uvicorn leaves the process's signal handlers alone.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
+    thread.start()
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        with httpx.Client() as open_connection:
+            assert open_connection.get(url).status_code == 200
+            (session,) = list(app.numerous.sessions)
+
+            loop.call_soon_threadsafe(server.handle_exit, signal.SIGTERM, None)
+            turned_away = open_connection.get(url)
+            assert turned_away.status_code == 503
+            assert turned_away.headers["retry-after"] == "5"
+            assert '<meta http-equiv="refresh" content="5">' in turned_away.text
+            assert session.closed and not list(app.numerous.sessions)
+            with pytest.raises(httpx.ConnectError), httpx.Client() as newcomer:
+                newcomer.get(url)
+        thread.join(10)
+        assert not thread.is_alive(), "the server did not stop"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        loop.close()
