@@ -52,3 +52,17 @@ def test_memory_is_bounded() -> None:
     for index in range(100):
         limiter.failed(f"user{index}", f"addr{index}")
     assert len(limiter._failures) <= 10
+
+
+def test_an_admitted_attempt_counts_until_it_succeeds() -> None:
+    limiter = LoginLimiter(LoginLimits(per_username=2, per_address=3))
+    # Two attempts in flight at once use up the username's allowance before either finishes.
+    assert limiter.begin("ann", "1.2.3.4") is None
+    assert limiter.begin("ann", "1.2.3.4") is None
+    assert limiter.begin("ann", "1.2.3.4") is not None
+    # One of them had the right password: the username is clear, and the address is charged
+    # only for the attempt that failed.
+    limiter.succeeded("ann", "1.2.3.4")
+    assert limiter.begin("ann", "1.2.3.4") is None
+    assert limiter.begin("bob", "1.2.3.4") is None
+    assert limiter.begin("cid", "1.2.3.4") is not None, "1 failed + 2 in flight = 3"

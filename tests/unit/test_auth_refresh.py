@@ -192,6 +192,32 @@ def test_a_password_guesser_hits_the_limit_with_retry_after(tmp_path: Path,
     assert login(client, "bob").status_code == 200, "other users are not locked out"
 
 
+async def test_parallel_guesses_get_no_more_password_checks_than_the_limit(
+        tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    provider = env_provider(login_limits=LoginLimits(per_username=5, per_address=1000))
+    app = make_app(tmp_path, provider)
+    checked = 0
+    sign_in = provider.sign_in
+
+    async def counting(username: str, password: str) -> Any:
+        nonlocal checked
+        checked += 1
+        return await sign_in(username, password)
+    provider.sign_in = counting  # type: ignore[method-assign]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answers = await asyncio.gather(*(
+            client.post("/api/auth/login", json={"username": "ann", "password": f"guess{i}"})
+            for i in range(40)))
+    codes = [answer.status_code for answer in answers]
+    assert checked <= 5 and codes.count(401) <= 5, (checked, codes)
+    assert codes.count(429) >= 35
+
+
 def test_an_address_guessing_many_usernames_hits_the_limit(tmp_path: Path,
                                                            served: Any) -> None:
     provider = env_provider(login_limits=LoginLimits(per_username=100, per_address=4))

@@ -2,8 +2,10 @@
 
 Failed logins are counted in a sliding window. Once a username or an address has too many,
 further attempts are refused with 429 and `Retry-After` before any password is checked, so a
-blocked attacker learns nothing and costs no hashing. Memory is bounded: the oldest keys are
-dropped first.
+blocked attacker learns nothing and costs no hashing. An attempt counts as failed from the
+moment it is admitted (`begin`) until its password proves right, so attempts sent in parallel
+cannot all pass the check before the first failure is recorded. Memory is bounded: the oldest
+keys are dropped first.
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ class LoginLimiter:
         longest = max(waits)
         return math.ceil(longest) if longest > 0 else None
 
+    def begin(self, username: str, address: str) -> int | None:
+        """Admit a login attempt, counted as failed until `succeeded`: None if admitted,
+        else the seconds until one is allowed again."""
+        wait = self.retry_after(username, address)
+        if wait is None:
+            self.failed(username, address)
+        return wait
+
     def failed(self, username: str, address: str) -> None:
         now = self._clock()
         for key in (_user_key(username), _address_key(address)):
@@ -48,9 +58,13 @@ class LoginLimiter:
         while len(self._failures) > self.limits.max_keys:
             self._failures.popitem(last=False)
 
-    def succeeded(self, username: str) -> None:
-        """A correct password clears the username's count (the address keeps its count)."""
+    def succeeded(self, username: str, address: str | None = None) -> None:
+        """A correct password clears the username's count; an attempt admitted by `begin`
+        from `address` no longer counts against it (its earlier failures still do)."""
         self._failures.pop(_user_key(username), None)
+        stamps = self._failures.get(_address_key(address)) if address is not None else None
+        if stamps:
+            stamps.pop()
 
     def _wait(self, key: str, allowed: int) -> float:
         stamps = self._failures.get(key)

@@ -124,7 +124,7 @@ class AuthRoutes:
     async def _sign_in(self, request: Request, creds: Credentials, next_url: str) -> Response:
         limiter = self.provider.login_limiter
         address = client_address(request)
-        wait = limiter.retry_after(creds.username, address)
+        wait = limiter.begin(creds.username, address)
         if wait is not None:
             logger.warning("login attempts for %r from %s are rate limited", creds.username[:64],
                            address)
@@ -133,11 +133,10 @@ class AuthRoutes:
                                 {"Retry-After": str(wait)})
         result = await self.provider.sign_in(creds.username, creds.password)
         if not result.success or result.user is None:
-            limiter.failed(creds.username, address)
             logger.info("failed login for %r from %s", creds.username[:64], address)
             return self._failed(request, creds, next_url, 401,
                                 result.error or "Invalid username or password")
-        limiter.succeeded(creds.username)
+        limiter.succeeded(creds.username, address)
         user = result.user
         if not self.provider.allows(user):
             return self._failed(request, creds, next_url, 403, _not_allowed(user))
