@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import runpy
 import secrets
 import sys
@@ -253,6 +254,12 @@ class RevalidatedStaticFiles(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers.setdefault("Cache-Control", "no-cache")
         return response
+
+    async def check_config(self) -> None:
+        # An app without a static/ folder has no static files: 404, not a 500 with a logged
+        # traceback. Files are looked up per request, so a folder made later is served.
+        if self.directory is not None and os.path.isdir(self.directory):
+            await super().check_config()
 
 
 def _join_all(sessions: list[Any], timeout: float) -> None:

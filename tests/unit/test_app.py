@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import runpy
 import textwrap
@@ -201,6 +202,19 @@ def test_static_files_are_served_and_cannot_be_escaped(tmp_path: Path, served: A
         response = client.get(path)
         assert "TOP SECRET" not in response.text, path
         assert response.status_code in (400, 404), path
+
+
+def test_an_app_without_a_static_folder_answers_404_and_logs_nothing(
+        tmp_path: Path, served: Any, caplog: Any) -> None:
+    client = served(make_app(tmp_path))
+    for path in ["/static/css/styles.css", "/static/%3Cscript%3E", "/static/../app.py"]:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "<script>" not in response.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "late.css").write_text("body {}")
+    assert client.get("/static/late.css").status_code == 200, "a folder made later is served"
 
 
 def test_widget_assets_are_served_immutable_and_compressed(tmp_path: Path,
