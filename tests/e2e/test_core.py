@@ -221,10 +221,10 @@ def test_gallery_renders_and_values_round_trip(serve: Any, page: Page) -> None:
     expect(page.locator("#dropdown .selected-value")).to_have_text("blue")
     expect(page.locator("#tabs .tab.active")).to_have_text("Three")
     # Every default-constructible widget rendered something, and nothing failed.
-    for key in ("default_chart", "default_chat", "default_progressbar", "default_text",
-                "default_timelinechart", "default_htmltemplate", "default_mapselector",
-                "default_toast"):
-        assert page.locator(f"#{key} .numerous-widget-error").count() == 0, key
+    for name in ("chart", "chat", "htmltemplate", "loadsavewidget", "mapselector",
+                 "progressbar", "task", "text", "timelinechart", "timer", "toast", "urlparams"):
+        assert page.locator(f"#default_{name}").count() == 1, name
+        assert page.locator(f"#default_{name} .numerous-widget-error").count() == 0, name
     assert page.locator("#default_chat *").count() > 0
     assert errors == []
 

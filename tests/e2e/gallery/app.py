@@ -10,8 +10,9 @@ import numerous.widgets as wi
 
 from numerous.apps import create_app
 
-DEFAULT_CONSTRUCTIBLE = ["Chart", "Chat", "HTMLTemplate", "MapSelector", "ProgressBar", "Text",
-                         "TimelineChart", "Toast"]
+DEFAULT_CONSTRUCTIBLE = ["Chart", "Chat", "HTMLTemplate", "LoadSaveWidget", "MapSelector",
+                         "ProgressBar", "Task", "Text", "TimelineChart", "Timer", "Toast",
+                         "URLParams"]
 
 
 def run_app():
