@@ -134,9 +134,25 @@ def test_without_a_secret_production_refuses_to_start(env: pytest.MonkeyPatch,
 def test_a_short_secret_is_warned_about(env: pytest.MonkeyPatch, tmp_path: Path,
                                         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, "numerous.apps.auth"):
-        make_app(tmp_path, EnvAuthProvider(users=USERS, jwt_secret="short-secret"))
+        make_app(tmp_path, EnvAuthProvider(users=USERS, jwt_secret="a-twenty-byte-secret"))
     assert "shorter than 32 bytes" in caplog.text
-    assert "short-secret" not in caplog.text
+    assert "a-twenty-byte-secret" not in caplog.text
+
+
+@pytest.mark.parametrize("secret", ["x", "fifteen-bytes!!"])
+def test_production_refuses_a_secret_under_16_bytes(env: pytest.MonkeyPatch, tmp_path: Path,
+                                                    secret: str) -> None:
+    with pytest.raises(RuntimeError, match="NUMEROUS_JWT_SECRET") as caught:
+        make_app(tmp_path, EnvAuthProvider(users=USERS, jwt_secret=secret))
+    assert "secrets.token_urlsafe(32)" in str(caught.value)
+    assert "fifteen-bytes!!" not in str(caught.value)
+
+
+def test_dev_mode_accepts_a_short_secret_with_a_warning(env: pytest.MonkeyPatch, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, "numerous.apps.auth"):
+        make_app(tmp_path, EnvAuthProvider(users=USERS, jwt_secret="tiny"), dev=True)
+    assert "shorter than 32 bytes" in caplog.text
 
 
 def test_a_provider_that_is_not_one_is_refused(tmp_path: Path) -> None:

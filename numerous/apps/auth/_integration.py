@@ -21,7 +21,7 @@ from ._middleware import AuthMiddleware
 from ._pages import LoginPage
 from ._paths import RouteRules
 from ._routes import AuthRoutes, owner_for
-from ._tokens import MIN_SECRET_LENGTH
+from ._tokens import MIN_SECRET_LENGTH, SHORTEST_SECRET
 from .base import SECRET_ENV, BaseAuthProvider
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("numerous.apps.auth")
 
 CLIENT_MODULE = "auth.js"
+_GENERATE = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
 
 
 def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvider, *,
@@ -64,19 +65,24 @@ def _check_secret(provider: BaseAuthProvider, dev: bool) -> None:
         if not dev:
             raise RuntimeError(
                 f"Authentication needs a JWT secret in production: set {SECRET_ENV} (or pass "
-                "jwt_secret=...) to a long random value, e.g. the output of\n"
-                "    python -c \"import secrets; print(secrets.token_hex(32))\"\n"
+                f"jwt_secret=...) to a long random value, e.g. the output of\n    {_GENERATE}\n"
                 "Without one, anyone who learns a generated secret could forge sign-ins, and "
                 "every restart would sign everyone out. (dev=True uses a generated secret.)")
         logger.warning(
             "\n%s\n  %s is not set: using a generated JWT secret (dev mode only).\n"
             "  Sign-ins end when the server restarts. Set it before deploying:\n"
-            "    export %s=$(python -c \"import secrets; print(secrets.token_hex(32))\")\n%s",
-            "!" * 78, SECRET_ENV, SECRET_ENV, "!" * 78)
-    elif len(provider.jwt_secret.encode()) < MIN_SECRET_LENGTH:
+            "    export %s=$(%s)\n%s", "!" * 78, SECRET_ENV, SECRET_ENV, _GENERATE, "!" * 78)
+        return
+    length = len(provider.jwt_secret.encode())
+    if length < SHORTEST_SECRET and not dev:
+        raise RuntimeError(
+            f"The JWT secret ({SECRET_ENV} or jwt_secret=...) has {length} bytes; production "
+            f"needs at least {SHORTEST_SECRET} ({MIN_SECRET_LENGTH} recommended), or anyone "
+            f"holding one token could guess it and forge sign-ins. Generate one with\n"
+            f"    {_GENERATE}")
+    if length < MIN_SECRET_LENGTH:
         logger.warning("the JWT secret is shorter than %d bytes; use a long random one, e.g. "
-                       "python -c \"import secrets; print(secrets.token_hex(32))\"",
-                       MIN_SECRET_LENGTH)
+                       "%s", MIN_SECRET_LENGTH, _GENERATE)
 
 
 def _identify(settings: AuthSettings, browser: Identify) -> Identify:

@@ -22,6 +22,9 @@ logger = logging.getLogger("numerous.apps.auth")
 ALGORITHM = "HS256"
 MIN_SECRET_LENGTH = 32
 """Bytes of secret HS256 needs to be as strong as its hash (RFC 7518, section 3.2)."""
+SHORTEST_SECRET = 16
+"""Bytes below which production (`dev=False`) refuses a secret: it could be guessed offline
+from any one token, and then sign-ins forged."""
 
 TokenType = Literal["access", "refresh"]
 
