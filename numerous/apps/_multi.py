@@ -12,7 +12,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import escape
 
 from ._app import NumerousApp, RevalidatedStaticFiles
+from .auth._context import AuthSettings
 from .auth._integration import install_auth
+from .auth._pages import LoginPage
+from .auth._paths import RouteRules
+from .auth._routes import AuthRoutes
 
 SHARED_STATIC = "/shared-static"
 SHARED_THEME = f"{SHARED_STATIC}/css/theme.css"
@@ -69,8 +73,60 @@ def combine_apps(
         if shared_theme_css is not None:
             app.numerous.extra_stylesheets.append(SHARED_THEME)
         main.add_api_route(prefix, _slash(prefix), methods=["GET"], include_in_schema=False)
+    if shared_auth_provider is not None:
+        _install_shared_auth(main, shared_auth_provider, prefixes, list(apps.values()))
+    for prefix, app in zip(prefixes, apps.values(), strict=True):
         main.mount(prefix, app)
     return main
+
+
+def _install_shared_auth(main: FastAPI, provider: Any, prefixes: list[str],
+                         apps: list[NumerousApp]) -> None:
+    """The shared provider's API once at the root, `/api/auth/...`, beside each app's own
+    `{prefix}/api/auth/...`: a sign-in there signs in to every app, and a sign-out ends the
+    browser's sessions in all of them. `/login` goes to the first shared app's login page,
+    which brings its look (template, stylesheets) along."""
+    shared = [(prefix, app) for prefix, app in zip(prefixes, apps, strict=True)
+              if getattr(getattr(app.state, "numerous_auth", None), "provider", None) is provider]
+    if not shared:
+        return
+    first_prefix, first = shared[0]
+    main.state.numerous_auth = AuthSettings(provider, RouteRules(), shared_prefix="/")
+    routes = AuthRoutes(provider, LoginPage(first.numerous, None),
+                        _EveryApp([app.numerous for _, app in shared]))  # type: ignore[arg-type]
+    for path, endpoint, methods in routes.table():
+        if path == "/login":
+            endpoint = _to_login(first_prefix)
+        main.add_route(path, endpoint, methods=methods, include_in_schema=False)
+
+
+def _to_login(prefix: str) -> Any:
+    async def login(request: Request) -> Response:
+        base = str(request.scope.get("root_path", "")).rstrip("/")
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{base}{prefix}/login{query}", status_code=307)
+
+    return login
+
+
+class _EveryApp:
+    """What the auth routes need of an app runtime, over every app sharing the provider."""
+
+    def __init__(self, runtimes: list[Any]) -> None:
+        self.sessions = _EverySession(runtimes)
+
+
+class _EverySession:
+    def __init__(self, runtimes: list[Any]) -> None:
+        self._runtimes = runtimes
+
+    def __iter__(self) -> Any:
+        return iter([s for runtime in self._runtimes for s in runtime.sessions])
+
+    def close(self, session: Any, reason: str) -> None:
+        for runtime in self._runtimes:
+            if runtime.sessions.get(session.id, session.owner) is session:
+                runtime.sessions.close(session, reason)
 
 
 def _check_prefixes(apps: dict[str, NumerousApp]) -> list[str]:

@@ -57,6 +57,34 @@ def test_one_sign_in_serves_every_app(tmp_path: Path) -> None:
         assert client.get("/one/", headers=PAGE, follow_redirects=False).status_code in (302, 303, 307)
 
 
+def test_the_shared_auth_api_is_also_served_once_at_the_root(tmp_path: Path) -> None:
+    origin = {"Origin": "http://127.0.0.1"}
+    one, two = make_app(tmp_path / "one"), make_app(tmp_path / "two")
+    main = combine_apps({"/one": one, "/two": two,
+                         "/open": make_app(tmp_path / "open", protected_routes=[])},
+                        shared_auth_provider=provider())
+    with TestClient(main, base_url="http://127.0.0.1") as client:
+        login = client.get("/login?next=/two/", follow_redirects=False)
+        assert login.status_code == 307 and login.headers["location"] == "/one/login?next=/two/"
+        assert client.get("/api/auth/me").status_code == 401
+        signed_in = client.post("/api/auth/login", headers=origin,
+                                json={"username": "ann", "password": "ann-password-1"})
+        assert signed_in.status_code == 200, signed_in.text
+        cookies = {c.name: c.path for c in client.cookies.jar}
+        assert cookies["access_token"] == "/" and cookies["refresh_token"] == "/"
+        assert client.get("/api/auth/me").json()["user"]["username"] == "ann"
+        for prefix in ("/one/", "/two/"):
+            assert 'data-numerous-widget="tiny"' in client.get(prefix).text
+        sessions = [s for app in (one, two) for s in app.numerous.sessions]
+        assert len(sessions) == 2
+        assert client.post("/api/auth/refresh", headers=origin).status_code == 200
+        # Signing out at the root ends this browser's sessions in every app.
+        assert client.post("/api/auth/logout", headers=origin).status_code in (200, 303)
+        assert all(session.closed for session in sessions)
+        assert client.get("/two/", headers=PAGE, follow_redirects=False).status_code in (
+            302, 303, 307)
+
+
 def test_an_app_with_its_own_provider_keeps_it(tmp_path: Path) -> None:
     own = make_app(tmp_path / "own", auth_provider=provider("bob-password-1"))
     main = combine_apps({"/own": own, "/shared": make_app(tmp_path / "shared")},
