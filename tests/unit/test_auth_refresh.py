@@ -176,6 +176,33 @@ def test_a_returning_browser_with_a_dead_refresh_token_gets_the_form_once(
     assert page.status_code == 200 and "expired" in page.text
 
 
+def test_a_cross_site_page_load_does_not_rotate_the_refresh_token(tmp_path: Path,
+                                                                  served: Any) -> None:
+    client = served(make_app(tmp_path, env_provider()))
+    login(client, "ann")
+    before = client.cookies["refresh_token"]
+    cross_site = {**PAGE, "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"}
+    refused = client.get("/api/auth/refresh?next=/x", headers=cross_site)
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/login?next=%2Fx"
+    assert "set-cookie" not in refused.headers
+    assert client.cookies["refresh_token"] == before
+    # The refresh token still works for the site itself.
+    assert client.post("/api/auth/refresh").status_code == 200
+
+
+def test_a_cross_site_load_of_the_login_page_shows_the_form_instead_of_refreshing(
+        tmp_path: Path, served: Any) -> None:
+    client = served(make_app(tmp_path, env_provider()))
+    login(client, "ann")
+    client.cookies.delete("access_token")
+    cross_site = {**PAGE, "sec-fetch-site": "cross-site"}
+    page = client.get("/login?next=/", headers=cross_site)
+    assert page.status_code == 200 and 'name="password"' in page.text
+    same_site = client.get("/login?next=/", headers={**PAGE, "sec-fetch-site": "same-origin"})
+    assert same_site.headers["location"] == "/api/auth/refresh?next=%2F"
+
+
 def test_a_password_guesser_hits_the_limit_with_retry_after(tmp_path: Path,
                                                            served: Any) -> None:
     provider = env_provider(login_limits=LoginLimits(per_username=3, per_address=100))

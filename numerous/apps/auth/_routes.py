@@ -101,7 +101,8 @@ class AuthRoutes:
         if found is not None:
             return self.page.render(request, next_url=next_url, status_code=403,
                                     error=_not_allowed(found.user))
-        if request.cookies.get(HINT_COOKIE) and "expired" not in request.query_params:
+        if (request.cookies.get(HINT_COOKIE) and "expired" not in request.query_params
+                and not _cross_site_navigation(request)):
             return RedirectResponse(f"{base}/api/auth/refresh?next={quote(next_url, safe='')}",
                                     status_code=303, headers=_NO_STORE)
         error = ("Your sign-in has expired. Please sign in again."
@@ -160,6 +161,15 @@ class AuthRoutes:
 
     async def refresh(self, request: Request) -> Response:
         navigation = request.method == "GET"
+        base = base_path(request)
+        next_url = safe_next(request.query_params.get("next"), f"{base}/")
+        if navigation and _cross_site_navigation(request):
+            # A page load another site started must not rotate the refresh token (nor learn
+            # from where it lands whether it could). The login page does not bounce such a
+            # load back here: it shows the form.
+            logger.warning("refused a cross-site refresh navigation (Sec-Fetch-Site)")
+            return RedirectResponse(f"{base}/login?next={quote(next_url, safe='')}",
+                                    status_code=303, headers=_NO_STORE)
         if not navigation:
             reason = cross_site_reason(request)
             if reason is not None:
@@ -167,8 +177,6 @@ class AuthRoutes:
                 return _refuse(True, 403, "Cross-site request refused")
         token = request.cookies.get(REFRESH_COOKIE)
         result = await self.provider.refresh(token) if token else None
-        base = base_path(request)
-        next_url = safe_next(request.query_params.get("next"), f"{base}/")
         if result is None:
             response: Response = (
                 RedirectResponse(f"{base}/login?next={quote(next_url, safe='')}&expired=1",
@@ -254,6 +262,11 @@ def _refuse(json_mode: bool, status_code: int, message: str) -> Response:
         return JSONResponse({"detail": message}, status_code=status_code, headers=_NO_STORE)
     return Response(message, status_code=status_code, media_type="text/plain",
                     headers=_NO_STORE)
+
+
+def _cross_site_navigation(request: Request) -> bool:
+    """A page load another site started (a link, a form, a redirect chain through it)."""
+    return request.headers.get("sec-fetch-site") == "cross-site"
 
 
 def _is_json(request: Request) -> bool:
