@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from numerous.apps._dev import runtimes
+from numerous.apps.auth._integration import _check_secret
 
 
 def load_app(path: Path, attribute: str | None = None) -> FastAPI:
@@ -49,6 +50,36 @@ def find_app(module: Any, path: Path, attribute: str | None) -> FastAPI:
             f"{path.name}: expected one app made with create_app(); name it `app` "
             "or pass --app NAME")
     return found[0]
+
+
+def production(app: Any) -> bool:
+    """Turn dev mode off in every Numerous app inside `app`; whether any had it on.
+
+    Dev mode shows tracebacks to visitors and, unless the app decided otherwise, serves the
+    agent API, so production serving never keeps it by accident.
+    """
+    found = runtimes(app)
+    was_dev = any(runtime.dev or runtime.sessions.dev for runtime in found)
+    if was_dev:
+        _check_auth_secrets(app)
+    for runtime in found:
+        runtime.dev = False
+        runtime.sessions.dev = False
+    return was_dev
+
+
+def _check_auth_secrets(app: Any) -> None:
+    """Sign-in made in dev mode may use a generated or short JWT secret, which production
+    refuses (create_app checks it only when it runs with dev=False): check it again."""
+    apps = [app] + [getattr(route, "app", None) for route in getattr(app, "routes", [])]
+    for each in apps:
+        settings = getattr(getattr(each, "state", None), "numerous_auth", None)
+        if settings is None:
+            continue
+        try:
+            _check_secret(settings.provider, dev=False)
+        except RuntimeError as exc:
+            raise click.ClickException(f"{exc}\n(numerous run --dev keeps dev mode.)") from None
 
 
 def serve(app: Any, host: str, port: int, **options: Any) -> None:

@@ -12,7 +12,7 @@ import click
 from numerous.apps._dev import DevServer
 from numerous.apps._templating import export_templates
 
-from ._serve import load_app, serve
+from ._serve import load_app, production, serve
 
 
 def _version() -> str:
@@ -38,10 +38,18 @@ def cli() -> None:
               help="Trust X-Forwarded-* headers from --forwarded-allow-ips.")
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
               help="Proxies whose X-Forwarded-* headers are trusted.")
+@click.option("--dev", "dev_mode", is_flag=True,
+              help="Keep dev mode (tracebacks in pages, the agent API) if the app asks for it.")
 def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: str,
-        proxy_headers: bool, forwarded_allow_ips: str) -> None:
-    """Serve APP_FILE for production: no reload; sessions closed on shutdown."""
+        proxy_headers: bool, forwarded_allow_ips: str, dev_mode: bool) -> None:
+    """Serve APP_FILE for production: no reload; sessions closed on shutdown.
+
+    Dev mode is off even where the app passes dev=True to create_app, unless --dev is given.
+    """
     app = load_app(app_file, attribute)
+    if not dev_mode and production(app):
+        click.echo(f"{app_file.name} asks for dev=True; serving it with dev mode off "
+                   "(pass --dev to keep it)", err=True)
     serve(app, host, port, root_path=root_path, proxy_headers=proxy_headers,
           forwarded_allow_ips=forwarded_allow_ips)
 

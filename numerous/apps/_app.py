@@ -189,7 +189,7 @@ def create_app(
     runtime.public_routes, runtime.protected_routes = public_routes, protected_routes
     return _build_fastapi(runtime, auth_provider=auth_provider, login_template=login_template,
                           public_routes=public_routes, protected_routes=protected_routes,
-                          agent_api=dev if agent_api is None else agent_api)
+                          agent_api=agent_api)
 
 
 def _builder(app_generator: Callable[[], dict[str, Any]] | None,
@@ -207,7 +207,7 @@ def _builder(app_generator: Callable[[], dict[str, Any]] | None,
 def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str | None = None,
                    public_routes: list[str] | None = None,
                    protected_routes: list[str] | None = None,
-                   agent_api: bool = False) -> NumerousApp:
+                   agent_api: bool | None = False) -> NumerousApp:
     _comm.install()
 
     @asynccontextmanager
@@ -239,8 +239,9 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str 
     if auth_provider is not None:
         install_auth(app, runtime, auth_provider, login_template=login_template,
                      public_routes=public_routes, protected_routes=protected_routes)
-    if agent_api:
-        install_agent_api(app, runtime)
+    if agent_api or (agent_api is None and runtime.dev):
+        # None: on in dev mode, and only while the app stays in it (`numerous run` ends it).
+        install_agent_api(app, runtime, follows_dev=agent_api is None)
     # Added last, so outermost: auth's redirects and refusals carry the headers too.
     app.add_middleware(SecurityHeaders, policy=runtime.security)
     return app

@@ -70,6 +70,24 @@ def test_the_api_is_on_in_dev_mode_or_when_asked(tmp_path: Path, served: Any,
     assert client.get("/").status_code == 200, "the page is served either way"
 
 
+@pytest.mark.parametrize(("agent_api", "served_api"), [(None, False), (True, True)])
+def test_an_api_that_came_with_dev_mode_goes_when_dev_mode_does(
+        tmp_path: Path, served: Any, agent_api: bool | None, served_api: bool) -> None:
+    """`numerous run` turns dev mode off after the app was made; only an API the app asked
+    for (agent_api=True) stays."""
+    app = make_app(tmp_path, dev=True, agent_api=agent_api)
+    client = served(app)
+    assert client.post(f"{API}/sessions", json={}).status_code == 201
+    app.numerous.dev = False
+    status = 200 if served_api else 404
+    assert client.get(f"{API}/openapi.json").status_code == status
+    assert client.post(f"{API}/sessions", json={}).status_code == (201 if served_api else 404)
+    mcp = client.post(f"{API}/mcp", json={}).status_code
+    assert (mcp == 404) is not served_api, mcp
+    app.numerous.dev = True
+    assert client.post(f"{API}/sessions", json={}).status_code == 201
+
+
 def test_the_api_has_its_own_openapi_schema(tmp_path: Path, served: Any) -> None:
     client = served(make_app(tmp_path))
     schema = client.get(f"{API}/openapi.json").json()

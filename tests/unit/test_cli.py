@@ -7,14 +7,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from numerous.cli import bootstrap as bootstrap_module
+from numerous.cli import main as main_module
 from numerous.cli.bootstrap import bootstrap
 from numerous.cli.main import cli
+
+from .test_agent_support import TestClient
 
 BIN = Path(sys.executable).parent
 
@@ -84,6 +88,60 @@ def test_run_with_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", str(tmp_path / "nope.py")])
     assert result.exit_code != 0
     assert "does not exist" in result.output
+
+
+DEV_APP = """
+from numerous.apps import create_app
+
+app = create_app(template="index.html.j2", dev=True, widgets={})
+"""
+
+
+@pytest.mark.parametrize(("flags", "dev"), [([], False), (["--dev"], True)])
+def test_run_turns_dev_mode_off_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             flags: list[str], dev: bool) -> None:
+    """An app written for `numerous dev` (dev=True) is served by `numerous run` without
+    tracebacks for visitors and without the agent API that came with dev mode."""
+    (tmp_path / "index.html.j2").write_text("<main>hello</main>")
+    (tmp_path / "devapp.py").write_text(DEV_APP)
+    served: list[Any] = []
+    monkeypatch.setattr(main_module, "serve", lambda app, *args, **kwargs: served.append(app))
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "devapp.py"), *flags])
+    assert result.exit_code == 0, result.output
+    (app,) = served
+    assert app.numerous.dev is dev and app.numerous.sessions.dev is dev
+    assert ("serving it with dev mode off (pass --dev to keep it)" in result.output) is not dev
+    assert result.output.count("dev mode off") == (0 if dev else 1)
+    with TestClient(app) as client:
+        agent = client.post("/api/agent/sessions", json={})
+        assert agent.status_code == (201 if dev else 404), agent.text
+        assert client.get("/").status_code == 200
+
+
+def test_run_refuses_sign_in_made_in_dev_mode_without_a_real_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "index.html.j2").write_text("<main>hello</main>")
+    (tmp_path / "authapp.py").write_text(DEV_APP.replace("dev=True", (
+        "dev=True, auth_provider=EnvAuthProvider(users=[])")).replace(
+        "from numerous.apps import create_app", (
+            "from numerous.apps import create_app\n"
+            "from numerous.apps.auth.providers.env_auth import EnvAuthProvider")))
+    monkeypatch.delenv("NUMEROUS_JWT_SECRET", raising=False)
+    monkeypatch.setattr(main_module, "serve", lambda app, *args, **kwargs: None)
+    refused = CliRunner().invoke(cli, ["run", str(tmp_path / "authapp.py")])
+    assert refused.exit_code == 1
+    assert "needs a JWT secret in production" in refused.output and "--dev" in refused.output
+    kept = CliRunner().invoke(cli, ["run", str(tmp_path / "authapp.py"), "--dev"])
+    assert kept.exit_code == 0, kept.output
+
+
+def test_run_says_nothing_about_dev_mode_for_a_production_app(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "index.html.j2").write_text("<main>hello</main>")
+    (tmp_path / "prodapp.py").write_text(DEV_APP.replace("dev=True", "dev=False"))
+    monkeypatch.setattr(main_module, "serve", lambda app, *args, **kwargs: None)
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "prodapp.py")])
+    assert result.exit_code == 0 and "dev" not in result.output
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, Response
 
 from .._session import AppError, Session
 from .._sessions import AtCapacity
@@ -59,13 +60,26 @@ def client_token(conn: HTTPConnection) -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
+def not_served() -> Response:
+    """The answer while the API is off: what any path the app does not serve answers."""
+    return JSONResponse({"detail": "Not Found"}, status_code=404)
+
+
 class Access:
     """Sessions through the agent API: opening, finding, attach codes and guests."""
 
-    def __init__(self, runtime: AppRuntime) -> None:
+    def __init__(self, runtime: AppRuntime, follows_dev: bool = False) -> None:
         self.runtime = runtime
+        self.follows_dev = follows_dev
+        """On because the app was in dev mode (`agent_api=None`), not because it was asked for."""
         self._codes: dict[bytes, _Code] = {}
         self._guests: dict[str, _Guests] = {}
+
+    @property
+    def served(self) -> bool:
+        """Whether the API answers now. An API that came with dev mode goes when dev mode does
+        (`numerous run` turns it off), so production never serves it unless asked."""
+        return not self.follows_dev or self.runtime.dev
 
     async def identify(self, conn: HTTPConnection, token: str | None = None) -> Identity:
         """The caller's identity, exactly as the page route finds it; 401 without one."""

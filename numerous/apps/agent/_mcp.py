@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import _calls
-from ._access import CLIENT_COOKIE, MIN_TOKEN_LENGTH, Access
+from ._access import CLIENT_COOKIE, MIN_TOKEN_LENGTH, Access, not_served
 from ._errors import AgentError
 
 try:
@@ -75,7 +75,7 @@ _TOOLS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 
 def install_mcp(app: NumerousApp, access: Access) -> None:
     """Serve MCP at `{base}/api/agent/mcp`, running with the app's lifespan."""
-    endpoint = _Endpoint()
+    endpoint = _Endpoint(access)
     app.router.routes.append(Route(MCP_PATH, endpoint, include_in_schema=False))
     if types is None:
         return
@@ -102,10 +102,14 @@ def install_mcp(app: NumerousApp, access: Access) -> None:
 class _Endpoint:
     """The MCP transport while the app runs; a clear answer otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, access: Access) -> None:
+        self.access = access
         self.target: ASGI | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if not self.access.served:
+            await not_served()(scope, receive, send)
+            return
         if self.target is not None:
             await self.target(scope, receive, send)
             return

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from . import _calls
-from ._access import CLIENT_COOKIE, CODE_TTL, Access, client_token
+from ._access import CLIENT_COOKIE, CODE_TTL, Access, client_token, not_served
 from ._errors import AgentError
 from ._mcp import install_mcp
 
@@ -126,11 +126,14 @@ class _AgentRoute(APIRoute):
 
     max_body = 8 * 1024 * 1024
     """Largest request body, set per app from its `SessionLimits.max_message_bytes`."""
+    access: Access
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            if not self.access.served:
+                return not_served()
             try:
                 self._check(request)
                 response = await handler(request)
@@ -154,20 +157,24 @@ class _AgentRoute(APIRoute):
                              "bytes")
 
 
-def install_agent_api(app: NumerousApp, runtime: AppRuntime) -> None:
-    """Add the agent API (and its MCP view) to an app; see docs/agents.md."""
-    access = Access(runtime)
+def install_agent_api(app: NumerousApp, runtime: AppRuntime, follows_dev: bool = False) -> None:
+    """Add the agent API (and its MCP view) to an app; see docs/agents.md.
+
+    With `follows_dev` the API came with dev mode, and answers only while the app is in it.
+    """
+    access = Access(runtime, follows_dev)
     app.state.numerous_agent = access
     router = agent_router(access)
     app.include_router(router)
-    app.add_api_route(f"{PREFIX}/openapi.json", _schema_route(router), methods=["GET"],
+    app.add_api_route(f"{PREFIX}/openapi.json", _schema_route(router, access), methods=["GET"],
                       include_in_schema=False)
     install_mcp(app, access)
 
 
 def agent_router(access: Access) -> APIRouter:
     route_class = type("AgentRoute", (_AgentRoute,),
-                       {"max_body": access.runtime.sessions.limits.max_message_bytes})
+                       {"max_body": access.runtime.sessions.limits.max_message_bytes,
+                        "access": access})
     router = APIRouter(prefix=PREFIX, tags=["agent"], route_class=route_class, responses=_ERRORS)
 
     async def find(request: Request, session: str) -> Session:
@@ -252,10 +259,12 @@ def agent_router(access: Access) -> APIRouter:
     return router
 
 
-def _schema_route(router: APIRouter) -> Callable[[Request], Awaitable[Response]]:
+def _schema_route(router: APIRouter, access: Access) -> Callable[[Request], Awaitable[Response]]:
     schemas: dict[str, dict[str, Any]] = {}
 
     async def schema(request: Request) -> Response:
+        if not access.served:
+            return not_served()
         base = _base(request)
         if base not in schemas:
             schemas[base] = get_openapi(
