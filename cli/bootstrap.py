@@ -30,31 +30,28 @@ CREATE_APP_LINE = 'app = create_app(template="index.html.j2", dev=True, app_gene
               help="Sign-in with users in a SQLite database (DatabaseAuthProvider).")
 @click.option("--export-templates", "export", is_flag=True,
               help="Copy the built-in templates and numerous-base.css into the project.")
+@click.option("--force", is_flag=True,
+              help="With --export-templates: overwrite files that differ from the built-ins.")
 @click.option("--skip-deps", is_flag=True, help="Do not install the app's requirements.")
 @click.option("--run-skip", is_flag=True, help="Do not start the app afterwards.")
 @click.option("--port", default=8000, show_default=True, help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
-def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, export: bool, skip_deps: bool,
-              run_skip: bool, port: int, host: str) -> None:
+def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, export: bool, force: bool,
+              skip_deps: bool, run_skip: bool, port: int, host: str) -> None:
     """Create the app NAME from the bootstrap template, install its requirements, serve it.
 
     With --export-templates on an existing project, only the templates are exported; files
-    you have changed are kept.
+    you have changed are kept unless --force is given.
     """
     existing = name.exists() and any(name.iterdir())
-    if existing and not export:
-        raise click.ClickException(
-            f"{name} exists and is not empty; choose a new name, or use --export-templates to "
-            "add the templates to an existing project")
-    if with_auth and with_db_auth:
-        raise click.ClickException("choose one of --with-auth and --with-db-auth")
+    check_options(name, existing, with_auth, with_db_auth, export, force)
     if not existing:
         copy_template(name)
         if with_auth or with_db_auth:
             add_auth(name, "db" if with_db_auth else "env")
     if export:
         click.echo("Exporting templates:")
-        report_export(export_templates(name))
+        report_export(export_templates(name, overwrite=force))
     if not skip_deps and (name / "requirements.txt").is_file():
         install_requirements(name / "requirements.txt")
     if with_db_auth and not existing:
@@ -64,6 +61,25 @@ def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, export: bool, ski
         return
     click.echo(f"Serving {name} on http://{host}:{port} (Ctrl+C to stop)")
     serve(load_app(name / "app.py"), host, port)
+
+
+def check_options(name: Path, existing: bool, with_auth: bool, with_db_auth: bool, export: bool,
+                  force: bool) -> None:
+    """Refuse what would be ignored or would overwrite a project, before anything is written."""
+    if existing and not export:
+        raise click.ClickException(
+            f"{name} exists and is not empty; choose a new name, or use --export-templates to "
+            "add the templates to an existing project")
+    if with_auth and with_db_auth:
+        raise click.ClickException("choose one of --with-auth and --with-db-auth")
+    if existing and (with_auth or with_db_auth):
+        flag = "--with-auth" if with_auth else "--with-db-auth"
+        raise click.ClickException(
+            f"{flag} makes a new app and {name} is an existing project: only the templates can "
+            f"be exported into it. Run without {flag}, or bootstrap a new folder with {flag} "
+            "and copy app_auth.py (and .env) from it")
+    if force and not export:
+        raise click.ClickException("--force only applies to --export-templates")
 
 
 def copy_template(target: Path) -> None:

@@ -70,6 +70,56 @@ def test_export_templates_into_existing_project_keeps_user_changes(tmp_path: Pat
     assert forced.exit_code == 0 and "--numerous-primary: #" in css.read_text()
 
 
+def test_bootstrap_force_overwrites_changed_templates(tmp_path: Path) -> None:
+    runner = CliRunner()
+    project = tmp_path / "existing"
+    project.mkdir()
+    (project / "app.py").write_text("# mine\n")
+    options = [str(project), "--export-templates", "--skip-deps", "--run-skip"]
+    assert runner.invoke(bootstrap, options).exit_code == 0
+    css = project / "static" / "css" / "numerous-base.css"
+    css.write_text(":root { --numerous-primary: red; }")
+    kept = runner.invoke(bootstrap, options)
+    assert kept.exit_code == 0 and "kept" in kept.output
+    assert css.read_text() == ":root { --numerous-primary: red; }"
+    forced = runner.invoke(bootstrap, [*options, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "numerous-base.css: written" in forced.output
+    assert "--numerous-primary: #" in css.read_text()
+    assert (project / "app.py").read_text() == "# mine\n", "--force touches templates only"
+
+
+def test_bootstrap_force_without_export_templates_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(bootstrap, [str(tmp_path / "new"), "--force", "--skip-deps",
+                                            "--run-skip"])
+    assert result.exit_code == 1
+    assert "--force only applies to --export-templates" in result.output
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("flag", ["--with-auth", "--with-db-auth"])
+def test_bootstrap_refuses_auth_flags_when_exporting_into_a_project(tmp_path: Path,
+                                                                    flag: str) -> None:
+    """Sign-in is only added to a new app; into an existing project it would be ignored."""
+    project = tmp_path / "existing"
+    project.mkdir()
+    (project / "app.py").write_text("# mine\n")
+    result = CliRunner().invoke(bootstrap, [str(project), "--export-templates", flag,
+                                            "--skip-deps", "--run-skip"])
+    assert result.exit_code == 1
+    assert f"{flag} makes a new app" in result.output and "existing project" in result.output
+    assert sorted(p.name for p in project.iterdir()) == ["app.py"], "nothing was written"
+
+
+def test_bootstrap_adds_auth_and_templates_to_a_new_app(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    result = CliRunner().invoke(bootstrap, [str(target), "--export-templates", "--with-auth",
+                                            "--skip-deps", "--run-skip"])
+    assert result.exit_code == 0, result.output
+    assert (target / "app_auth.py").is_file()
+    assert (target / "templates" / "error.html.j2").is_file()
+
+
 def test_failing_pip_install_is_a_clear_error(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
