@@ -18,6 +18,7 @@ import pytest
 import traitlets
 from fastapi import FastAPI
 from ipywidgets.widgets.widget import _instances
+from starlette.websockets import WebSocketDisconnect
 
 from numerous.apps import NumerousApp, SessionLimits, create_app
 from numerous.apps import _assets
@@ -494,6 +495,34 @@ def test_a_websocket_without_the_client_cookie_is_closed_as_unauthorized(
     with cookieless.websocket_connect("/numerous/ws") as ws:
         ws_hello(ws, config["session"])
         assert ws_message(ws) == 4401
+
+
+@pytest.mark.parametrize("headers", [{"origin": "https://evil.example"},
+                                     {"origin": "http://testserver:8080"},
+                                     {"sec-fetch-site": "cross-site"}])
+def test_a_cross_site_websocket_handshake_is_refused_before_it_is_accepted(
+        tmp_path: Path, served: Any, caplog: pytest.LogCaptureFixture,
+        headers: dict[str, str]) -> None:
+    client = served(make_app(tmp_path))
+    client.get("/")
+    with (caplog.at_level(logging.WARNING, "numerous.apps"),
+          pytest.raises(WebSocketDisconnect) as refused,
+          client.websocket_connect("/numerous/ws", headers=headers)):
+        pass
+    assert refused.value.code == 1008
+    assert "refused a cross-site WebSocket handshake" in caplog.text
+    assert client.cookies[CLIENT_COOKIE] not in caplog.text
+
+
+def test_a_same_origin_websocket_handshake_joins_its_session(tmp_path: Path,
+                                                             served: Any) -> None:
+    client = served(make_app(tmp_path))
+    config = config_of(client.get("/").text)
+    same = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
+    with client.websocket_connect("/numerous/ws", headers=same) as ws:
+        ws_hello(ws, config["session"])
+        while ws_message(ws)["type"] != "ready":  # type: ignore[index]
+            pass
 
 
 def test_a_bad_hello_over_the_websocket_closes_with_4400(tmp_path: Path, served: Any) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from numerous.apps import _app
 from numerous.apps.auth import _http
@@ -99,6 +100,19 @@ def test_a_session_of_user_a_is_refused_to_user_a_in_another_browser(
         ws_hello(ws, config["session"])
         assert ws_message(ws)["type"] == "session_lost"  # type: ignore[index]
         assert ws_message(ws) == 4404
+
+
+def test_a_cross_site_websocket_with_the_users_cookies_is_refused(tmp_path: Path,
+                                                                  served: Any) -> None:
+    app = make_app(tmp_path, env_provider())
+    client = served(app)
+    login(client, "ann")
+    client.get("/", headers=PAGE)
+    with (pytest.raises(WebSocketDisconnect) as refused,
+          client.websocket_connect("/numerous/ws", headers={"origin": "https://evil.example"})):
+        pass
+    assert refused.value.code == 1008
+    assert all(session.connection is None for session in app.numerous.sessions)
 
 
 def test_the_owner_still_resumes_after_a_refresh(tmp_path: Path, served: Any) -> None:

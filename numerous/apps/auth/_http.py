@@ -1,4 +1,5 @@
-"""HTTP details of authentication: the cookies, the same-origin check, the request's address.
+"""HTTP details of authentication: the cookies and the request's address. (The same-origin
+check is numerous.apps._origin.cross_site_reason, shared with the WebSocket route.)
 
 Cookies are httpOnly and SameSite=Lax, `Secure` when the request came over https (the ASGI
 scope's scheme, which uvicorn sets from `X-Forwarded-Proto` for trusted proxies). Their paths
@@ -12,8 +13,6 @@ follow the prefix the app is served under:
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
@@ -24,8 +23,6 @@ REFRESH_COOKIE = "refresh_token"
 HINT_COOKIE = "numerous_auth"
 CLIENT_COOKIE = "numerous_client"
 """The browser cookie the app route hands out (numerous.apps._app.CLIENT_COOKIE)."""
-
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
 def base_path(conn: HTTPConnection) -> str:
@@ -81,40 +78,3 @@ def clear_auth_cookies(response: Response, conn: HTTPConnection,
     for name, where in ((ACCESS_COOKIE, path), (REFRESH_COOKIE, refresh_path),
                         (HINT_COOKIE, path)):
         response.delete_cookie(name, path=where, httponly=True, samesite="lax", secure=secure)
-
-
-def cross_site_reason(conn: HTTPConnection) -> str | None:
-    """Why a state-changing request looks cross-site, or None if it comes from this site.
-
-    Browsers send `Origin` with every POST (and `Sec-Fetch-Site`); a request with neither
-    (and no `Referer`) is not from a browser page, so there is no forged request to stop.
-    """
-    fetch_site = conn.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return f"Sec-Fetch-Site is {fetch_site}"
-    own = _origin_of(str(conn.url))
-    origin = conn.headers.get("origin")
-    if origin is not None:
-        if own is not None and _origin_of(origin) == own:
-            return None
-        return f"Origin {origin[:100]!r} is not this site ({_show(own)})"
-    referer = conn.headers.get("referer")
-    if referer is not None and _origin_of(referer) != own:
-        return f"Referer is not this site ({_show(own)})"
-    return None
-
-
-def _origin_of(url: str) -> tuple[str, str, int] | None:
-    try:
-        parts = urlsplit(url)
-        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
-    except ValueError:
-        return None
-    if not parts.hostname or scheme not in ("http", "https"):
-        return None
-    return scheme, parts.hostname.lower(), port
-
-
-def _show(origin: tuple[str, str, int] | None) -> str:
-    return f"{origin[0]}://{origin[1]}:{origin[2]}" if origin else "?"

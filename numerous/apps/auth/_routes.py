@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from .._origin import cross_site_reason
 from ._context import SignedIn, signed_in
 from ._http import (
     CLIENT_COOKIE,
@@ -34,7 +35,6 @@ from ._http import (
     base_path,
     clear_auth_cookies,
     client_address,
-    cross_site_reason,
     set_auth_cookies,
 )
 from ._pages import LoginPage
