@@ -27,6 +27,7 @@ from ._session import AppError, Builder
 from ._sessions import AtCapacity, SessionLimits, SessionManager
 from ._socket import serve_connection
 from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
+from ._origin import cross_site_reason
 from ._protocol import PROTOCOL_VERSION, CloseCode
 from ._security import SecurityHeaders, SecurityPolicy
 from .agent._routes import install_agent_api
@@ -37,6 +38,7 @@ logger = logging.getLogger("numerous.apps")
 CLIENT_COOKIE = "numerous_client"
 _NO_STORE = {"Cache-Control": "no-store"}
 _REVALIDATE = "no-cache"
+_POLICY_VIOLATION = 1008
 
 
 class Identity(NamedTuple):
@@ -444,6 +446,12 @@ def _health_route(runtime: AppRuntime) -> Callable[[], Any]:
 
 def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
     async def socket(websocket: WebSocket) -> None:
+        reason = cross_site_reason(websocket)
+        if reason is not None:
+            # Another site's page would otherwise join the session with the user's cookies.
+            logger.warning("refused a cross-site WebSocket handshake: %s", reason)
+            await websocket.close(_POLICY_VIOLATION)  # before accept: the handshake gets 403
+            return
         await websocket.accept()
         connection = StarletteConnection(websocket)
         identity = await runtime.identify(websocket, websocket.cookies.get(CLIENT_COOKIE, ""))
