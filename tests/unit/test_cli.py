@@ -35,6 +35,21 @@ def test_version_and_help() -> None:
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0
 
 
+def test_docs_cli_names_every_command_and_option() -> None:
+    """docs/cli.md documents the commands as click defines them."""
+    import click
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    commands: list[tuple[str, click.Command]] = [("numerous-bootstrap", bootstrap)]
+    commands += [(f"numerous {name}", command) for name, command in cli.commands.items()]
+    for title, command in commands:
+        assert f"`{title}" in text, title
+        for param in command.params:
+            names = param.opts if isinstance(param, click.Option) else [param.human_readable_name]
+            assert any(f"`{name}" in text for name in names), (title, names)
+    assert "`numerous --version`" in text
+
+
 def test_bootstrap_creates_the_app_and_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     runner = CliRunner()
     target = tmp_path / "my_app"
