@@ -48,6 +48,9 @@ class Identity(NamedTuple):
     """What a session is bound to: only requests with the same owner may use it."""
     user: Any = None
     """The authenticated user, or None without authentication."""
+    expires_at: float | None = None
+    """When the credentials this identity rests on run out (Unix time); None: never. An open
+    WebSocket is closed then (4401), and the page renews them and reconnects."""
 
 
 Identify = Callable[[HTTPConnection, str], Awaitable[Identity | None]]
@@ -458,6 +461,7 @@ def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
         if identity is None:
             await connection.close(CloseCode.UNAUTHORIZED, "not authenticated")
             return
-        await serve_connection(connection, runtime.sessions, identity.owner)
+        await serve_connection(connection, runtime.sessions, identity.owner,
+                               expires_at=identity.expires_at)
 
     return socket

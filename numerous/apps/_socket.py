@@ -32,8 +32,29 @@ logger = logging.getLogger("numerous.apps")
 HELLO_TIMEOUT = 10.0
 
 
-async def serve_connection(conn: Connection, manager: SessionManager, owner: str) -> None:
-    """Run a connection to its end. Never raises for anything the client does."""
+async def serve_connection(conn: Connection, manager: SessionManager, owner: str,
+                           expires_at: float | None = None) -> None:
+    """Run a connection to its end. Never raises for anything the client does.
+
+    `expires_at` (Unix time) is when the credentials the connection was opened with run out:
+    then it is closed with 4401, and the page renews its sign-in and reconnects to the same
+    session, so that a socket is never used for longer than its access token is valid.
+    """
+    with anyio.CancelScope(deadline=_deadline(expires_at)) as expiry:
+        await _serve(conn, manager, owner)
+    if expiry.cancelled_caught:
+        logger.debug("a connection's sign-in ran out; closing it with 4401")
+        await conn.close(CloseCode.UNAUTHORIZED, "the sign-in has expired")
+
+
+def _deadline(expires_at: float | None) -> float:
+    """`expires_at` on the event loop's clock (a timer, not polling)."""
+    if expires_at is None:
+        return math.inf
+    return anyio.current_time() + max(0.0, expires_at - time.time())
+
+
+async def _serve(conn: Connection, manager: SessionManager, owner: str) -> None:
     joined = await _join(conn, manager, owner)
     if joined is None:
         return

@@ -1,7 +1,8 @@
 """Authentication in real Chromium, against EnvAuthProvider and DatabaseAuthProvider (SQLite):
 the login redirect, a wrong password, signing in, using the app across several access token
-lifetimes (silent refresh, and a WebSocket reconnect on a refreshed token) without losing the
-session, signing out, and the back button after it."""
+lifetimes (silent refresh, a WebSocket reconnect on a refreshed token, and the server closing
+the WebSocket with 4401 when its token runs out) without losing the session, signing out, and
+the back button after it."""
 
 from __future__ import annotations
 
@@ -104,11 +105,17 @@ def the_whole_flow(page: Page, server: Server) -> None:
     expect(counter(page)).to_have_value("3")
     assert page.evaluate("() => window.numerous.config.session") == session
 
-    # A laptop asleep past the token's end (no timer ran): the token has expired, the page
-    # refreshes when it wakes, and the open session carries on.
+    # No refresh timer runs (a laptop asleep): the server closes the WebSocket with 4401 when
+    # the token it was opened with runs out, the page renews its sign-in on that 4401 and
+    # reconnects, and the open session carries on.
     page.evaluate("() => window.numerousAuth.stop()")
+    page.evaluate("""() => { const c = window.numerous.connection; const on = c.onStatus;
+        window.closeCodes = [];
+        c.onStatus = (s, d) => { if (d?.code) window.closeCodes.push(d.code); on(s, d); }; }""")
+    refreshes = calls.count("refresh")
     time.sleep(ACCESS_SECONDS + 1.5)
-    assert page.evaluate("() => fetch('api/auth/me').then(r => r.status)") == 401
+    assert 4401 in page.evaluate("() => window.closeCodes")
+    assert calls.count("refresh") > refreshes, calls
     assert page.evaluate("() => window.numerousAuth.ensureFresh()") is True
     assert page.evaluate("() => fetch('api/auth/me').then(r => r.status)") == 200
     click(page)

@@ -285,6 +285,35 @@ def test_a_disabled_user_is_signed_out_at_once(make_provider: Make, tmp_path: Pa
         assert client.post("/api/auth/refresh").status_code == 401
 
 
+@pytest.mark.parametrize("action", ["disable", "new password", "revoke", "delete"])
+def test_disabling_revoking_or_a_new_password_ends_the_users_open_sessions(
+        make_provider: Make, tmp_path: Path, action: str) -> None:
+    provider = make_provider()
+    user = asyncio.run(provider.create_user(ann()))
+    asyncio.run(provider.create_user(CreateUserRequest(username="bob",
+                                                       password="bob-password-1")))
+    calls = {"disable": functools.partial(provider.disable_user, user.id),
+             "new password": functools.partial(provider.change_password, user.id,
+                                               "ann-password-2"),
+             "revoke": functools.partial(provider.revoke_user_tokens, user.id),
+             "delete": functools.partial(provider.delete_user, user.id)}
+    app = make_app(tmp_path, provider)
+    with TestClient(app, follow_redirects=False) as client:
+        client.post("/api/auth/login", json={"username": "bob", "password": "bob-password-1"})
+        client.get("/", headers=PAGE)  # bob's session: it goes on
+        client.post("/api/auth/login", json={"username": "ann", "password": "ann-password-1"})
+        config = config_of(client.get("/", headers=PAGE).text)
+        with client.websocket_connect(config["ws"]) as ws:
+            ws_hello(ws, config["session"])
+            until_ready(ws)
+            assert client.portal is not None
+            client.portal.call(calls[action])
+            lost = ws_message(ws)
+            assert isinstance(lost, dict) and lost["type"] == "session_lost"
+            assert ws_message(ws) == 4404
+        assert [s.user.username for s in app.numerous.sessions] == ["bob"]
+
+
 async def test_an_unknown_user_is_checked_against_a_dummy_hash(
         make_provider: Make, monkeypatch: pytest.MonkeyPatch) -> None:
     """Same work for an unknown user as for a wrong password: no timing oracle."""

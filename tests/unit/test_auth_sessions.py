@@ -115,6 +115,41 @@ def test_a_cross_site_websocket_with_the_users_cookies_is_refused(tmp_path: Path
     assert all(session.connection is None for session in app.numerous.sessions)
 
 
+def test_the_websocket_is_closed_4401_when_its_access_token_runs_out(tmp_path: Path,
+                                                                    served: Any) -> None:
+    app = make_app(tmp_path, env_provider(access_token_lifetime=2))
+    client = served(app)
+    login(client, "ann")
+    config = config_of(client.get("/", headers=PAGE).text)
+    with client.websocket_connect("/numerous/ws") as ws:
+        ws_hello(ws, config["session"])
+        until_ready(ws)
+        assert ws_message(ws, timeout=4) == 4401
+    # The page renews its sign-in and reconnects: the same session, still alive.
+    assert client.post("/api/auth/refresh").status_code == 200
+    with client.websocket_connect("/numerous/ws") as ws:
+        ws_hello(ws, config["session"])
+        assert until_ready(ws)[-1]["type"] == "ready"
+
+
+def test_revoking_a_users_tokens_ends_their_open_sessions(tmp_path: Path, served: Any) -> None:
+    provider = env_provider()
+    app = make_app(tmp_path, provider)
+    client = served(app)
+    login(client, "ann")
+    config = config_of(client.get("/", headers=PAGE).text)
+    user = next(iter(app.numerous.sessions)).user
+    with client.websocket_connect("/numerous/ws") as ws:
+        ws_hello(ws, config["session"])
+        until_ready(ws)
+        client.portal.call(provider.revoke_user_tokens, user.id)
+        lost = ws_message(ws)
+        assert isinstance(lost, dict) and lost["type"] == "session_lost"
+        assert ws_message(ws) == 4404
+    assert len(app.numerous.sessions) == 0
+    assert client.post("/api/auth/refresh").status_code == 401
+
+
 def test_the_owner_still_resumes_after_a_refresh(tmp_path: Path, served: Any) -> None:
     app = make_app(tmp_path, env_provider())
     client = served(app)

@@ -8,8 +8,9 @@ and `current_user()` in `run_app()` returns the `User`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from ._context import AuthSettings, signed_in
 from ._middleware import AuthMiddleware
 from ._pages import LoginPage
 from ._paths import RouteRules
-from ._routes import AuthRoutes, owner_for
+from ._routes import AuthRoutes, owner_for, owner_prefix
 from ._tokens import MIN_SECRET_LENGTH, SHORTEST_SECRET
 from .base import SECRET_ENV, BaseAuthProvider
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("numerous.apps.auth")
 
 CLIENT_MODULE = "auth.js"
+SIGNED_OUT = "You have been signed out."
 _GENERATE = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
 
 
@@ -55,6 +57,7 @@ def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvid
         app.add_route(path, endpoint, methods=methods, include_in_schema=False)
     app.add_middleware(AuthMiddleware, settings=settings, page=page)
     runtime.identify = _identify(settings, runtime.identify)
+    provider.on_end_sessions(_session_ender(runtime))
     runtime.extra_scripts.append(f"/numerous/js/{client_files().version}/{CLIENT_MODULE}")
     if not shared_prefix:
         _run_with_app(app, provider)
@@ -97,9 +100,34 @@ def _identify(settings: AuthSettings, browser: Identify) -> Identify:
         if found is None or not provider.allows(found.user):
             # A public app page may be used signed out; a protected one may not.
             return None if rules.needs_auth("/") else identity
-        return identity._replace(owner=owner_for(found.user, identity.owner), user=found.user)
+        return identity._replace(owner=owner_for(found.user, identity.owner), user=found.user,
+                                 expires_at=found.expires_at)
 
     return identify
+
+
+def _session_ender(runtime: AppRuntime) -> Callable[[str], None]:
+    """End one user's sessions in this app (every browser), on the sessions' event loop: a
+    user disabled or signed out everywhere loses the pages they have open at once."""
+
+    def end(user_id: str) -> None:
+        prefix = owner_prefix(user_id)
+        for session in runtime.sessions:
+            if session.owner.startswith(prefix):
+                _on_loop(session.loop, runtime.sessions.close, session, SIGNED_OUT)
+
+    return end
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[..., Any], *args: Any) -> None:
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        call(*args)
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(call, *args)  # called from a script's own loop or thread
 
 
 def _run_with_app(app: NumerousApp, provider: BaseAuthProvider) -> None:

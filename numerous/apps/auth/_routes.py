@@ -68,7 +68,12 @@ class Credentials:
 
 def owner_for(user: User, browser_owner: str) -> str:
     """A session owner bound to both the user and the browser (unambiguous for any id)."""
-    return f"user:{len(user.id)}:{user.id}:{browser_owner}"
+    return f"{owner_prefix(user.id)}{browser_owner}"
+
+
+def owner_prefix(user_id: str) -> str:
+    """How the owner of every session of one user begins, whatever the browser."""
+    return f"user:{len(user_id)}:{user_id}:"
 
 
 class AuthRoutes:

@@ -20,7 +20,7 @@ import os
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, Self
@@ -170,8 +170,28 @@ class BaseAuthProvider(ABC):
         await self._memory_store.revoke_family(family)
 
     async def revoke_user_tokens(self, user_id: str) -> None:
-        """Sign a user out everywhere (their access tokens still run out on their own)."""
+        """Sign a user out everywhere: their refresh tokens are revoked and their open sessions
+        end (`end_sessions`); an access token they hold still opens pages until it runs out.
+        A provider overriding this calls `self.end_sessions(user_id)` too."""
         await self._memory_store.revoke_user(user_id)
+        self.end_sessions(user_id)
+
+    # --- the sessions of the apps this provider protects -----------------------------------
+
+    @cached_property
+    def _session_enders(self) -> list[Callable[[str], None]]:
+        return []
+
+    def on_end_sessions(self, ender: Callable[[str], None]) -> None:
+        """Called by `create_app`: `ender(user_id)` ends that user's sessions in one app."""
+        self._session_enders.append(ender)
+
+    def end_sessions(self, user_id: str) -> None:
+        """End every open session of `user_id` in the apps this provider protects (in this
+        process), at once: their pages show the session-lost banner. Disabling a user,
+        changing their password and revoking their tokens do this."""
+        for ender in list(self._session_enders):
+            ender(user_id)
 
     # --- the flows the routes use -----------------------------------------------------------
 
@@ -241,7 +261,8 @@ class BaseAuthProvider(ABC):
         shares users, secret and tokens with `provider`, so several apps can use one provider
         with different rules.
         """
-        for name in ("jwt_secret", "tokens", "login_limiter", "_memory_store"):
+        for name in ("jwt_secret", "tokens", "login_limiter", "_memory_store",
+                     "_session_enders"):
             getattr(self, name)  # settle shared state before copying, so copies share it
         clone = copy.copy(self)
         clone.required_roles = tuple(roles)

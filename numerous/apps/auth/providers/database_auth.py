@@ -183,6 +183,7 @@ class DatabaseAuthProvider(BaseAuthProvider):
         tokens, users = self.tables.refresh_tokens, self.tables.users
         await self._execute(sa.delete(tokens).where(tokens.c.user_id == user_id))
         result = await self._execute(sa.delete(users).where(users.c.id == user_id))
+        self.end_sessions(user_id)
         return bool(result.rowcount)
 
     async def change_password(self, user_id: str, new_password: str, *,
@@ -241,10 +242,12 @@ class DatabaseAuthProvider(BaseAuthProvider):
                             .values(revoked_at=time.time()))
 
     async def revoke_user_tokens(self, user_id: str) -> None:
+        """Revoke every refresh token of the user and end their open sessions."""
         tokens = self.tables.refresh_tokens
         await self._execute(sa.update(tokens).where(tokens.c.user_id == user_id,
                                                     tokens.c.revoked_at.is_(None))
                             .values(revoked_at=time.time()))
+        self.end_sessions(user_id)
 
     async def purge_expired_tokens(self) -> int:
         """Delete records of refresh tokens that have expired; returns how many."""
