@@ -148,6 +148,17 @@ def test_production_refuses_a_secret_under_16_bytes(env: pytest.MonkeyPatch, tmp
     assert "fifteen-bytes!!" not in str(caught.value)
 
 
+def test_production_refuses_the_placeholder_secret_of_env_example(
+        env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "cli" / "bootstrap_auth" / "env" / \
+        ".env.example"
+    placeholder = next(line.split("=", 1)[1] for line in example.read_text().splitlines()
+                       if line.startswith("NUMEROUS_JWT_SECRET="))
+    with pytest.raises(RuntimeError, match="placeholder"):
+        make_app(tmp_path, EnvAuthProvider(users=USERS, jwt_secret=placeholder))
+    make_app(tmp_path, EnvAuthProvider(users=USERS, jwt_secret=placeholder), dev=True)
+
+
 def test_dev_mode_accepts_a_short_secret_with_a_warning(env: pytest.MonkeyPatch, tmp_path: Path,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, "numerous.apps.auth"):

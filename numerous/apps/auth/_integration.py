@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,10 @@ def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvid
         _run_with_app(app, provider)
 
 
+_PLACEHOLDER = re.compile(r"change[-_ ]?me|replace[-_ ]?me|your[-_ ]?secret", re.IGNORECASE)
+"""Example values people copy without changing (ours: `.env.example`)."""
+
+
 def _check_secret(provider: BaseAuthProvider, dev: bool) -> None:
     if provider.secret_is_generated:
         if not dev:
@@ -77,6 +82,10 @@ def _check_secret(provider: BaseAuthProvider, dev: bool) -> None:
             "    export %s=$(%s)\n%s", "!" * 78, SECRET_ENV, SECRET_ENV, _GENERATE, "!" * 78)
         return
     length = len(provider.jwt_secret.encode())
+    if _PLACEHOLDER.search(provider.jwt_secret) and not dev:
+        raise RuntimeError(
+            f"The JWT secret ({SECRET_ENV} or jwt_secret=...) is still the placeholder from "
+            f".env.example, which anyone can read. Generate one with\n    {_GENERATE}")
     if length < SHORTEST_SECRET and not dev:
         raise RuntimeError(
             f"The JWT secret ({SECRET_ENV} or jwt_secret=...) has {length} bytes; production "
