@@ -46,6 +46,7 @@ class Open(TypedDict):
     id: str
     state: dict[str, JSON]
     buffer_paths: list[Path]
+    ack: int
 
 
 class Ready(TypedDict):

@@ -151,6 +151,10 @@ class Session:
         else:
             notify(self.loop, self.close, reason)
 
+    def page(self) -> Session | None:
+        """The browser page this thread is working for now: the session itself."""
+        return self
+
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -353,9 +357,11 @@ def _invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:
 
 
 def current_session() -> Session | None:
-    """The session whose thread is running, inside run_app() or a callback; else None."""
+    """The session whose thread is running, inside run_app() or a callback; else None.
+
+    With shared widgets, the page whose message is being handled (None inside run_app())."""
     sink = _comm.current_sink()
-    return sink if isinstance(sink, Session) else None
+    return sink.page() if isinstance(sink, Session) else None
 
 
 def current_user() -> Any:

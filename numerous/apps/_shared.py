@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ipywidgets import Widget
 from ipywidgets.widgets.widget import _instances as _widget_instances
@@ -20,6 +21,8 @@ from ._protocol import ClientCustom, ClientUpdate, CloseCode, ErrorCode
 from ._session import Builder, Session
 
 logger = logging.getLogger("numerous.apps")
+
+T = TypeVar("T")
 
 
 class SharedWidgets(Session):
@@ -59,14 +62,27 @@ class SharedWidgets(Session):
         for viewer in self._viewers:
             Session.publish(viewer, comm_id, msg_type, dict(data), buffers)
 
+    def page(self) -> Session | None:
+        # current_session() in a callback: the page whose message it handles, never the hub.
+        return self._origin
+
+    def end(self, reason: str = "") -> None:
+        raise RuntimeError("the shared widgets live as long as the server; end a page with "
+                           "current_session().end()")
+
+    def on_behalf_of(self, viewer: Viewer, fn: Callable[[], T]) -> T:
+        """Run `fn` on the hub thread as `viewer`'s work: errors, current_session() and
+        current_user() belong to that page."""
+        self._origin, self.user = viewer, viewer.user
+        try:
+            return fn()
+        finally:
+            self._origin, self.user = None, None
+
     def handle_for(self, viewer: Viewer, message: ClientUpdate | ClientCustom) -> None:
         """Apply one viewer's message on the hub thread; tell the other viewers the result."""
         viewer.current_seq = max(viewer.current_seq, message["seq"])
-        self._origin, self.user = viewer, viewer.user  # current_user(): who sent it
-        try:
-            self._handle(message)
-        finally:
-            self._origin, self.user = None, None
+        self.on_behalf_of(viewer, lambda: self._handle(message))
         widget = _widget_instances.get(message["id"])
         if message["type"] != "update" or widget is None or message["id"] not in self.comms:
             return
@@ -118,10 +134,10 @@ class Viewer(Session):
         built.add_done_callback(done)
         return mine
 
-    def call(self, fn: Any) -> asyncio.Future[Any]:
+    def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         if self.closed:
             return super().call(fn)
-        return self.hub.call(fn)
+        return self.hub.call(lambda: self.hub.on_behalf_of(self, fn))
 
     def post(self, message: ClientUpdate | ClientCustom) -> None:
         self.hub._inbox.put(lambda: self.hub.handle_for(self, message))  # noqa: SLF001

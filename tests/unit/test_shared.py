@@ -8,7 +8,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from numerous.apps._session import current_user
+from numerous.apps._session import current_session, current_user
 from numerous.apps._sessions import SessionManager
 
 from ._support import OWNER, async_wait_until, join
@@ -30,6 +30,7 @@ callback_users: list[Any] = []
 
 def build() -> dict[str, Any]:
     built.append(threading.current_thread().name)
+    assert current_session() is None, "run_app() runs once, for nobody in particular"
     counter, total = Counter(), Counter()
 
     def clicked(change: dict[str, Any]) -> None:
@@ -37,6 +38,11 @@ def build() -> dict[str, Any]:
         callback_users.append(current_user())
         if change["new"] == 99:
             raise RuntimeError("ninety-nine")
+        if change["new"] == 13:
+            page = current_session()
+            assert page is not None
+            page.end("Unlucky.")  # this visitor's page only
+            return
         total.value += 1
     counter.observe(clicked, "clicks")
     return {"counter": counter, "total": total}
@@ -141,3 +147,22 @@ async def test_a_failed_build_is_tried_again_by_the_next_visitor(make_manager: A
     session, done = manager.create(flaky, owner=OWNER, base="", shared=True)
     assert set(await done) == {"counter"}
     assert len(attempts) == 2
+
+
+async def test_a_callback_ends_the_senders_page_not_the_shared_widgets(make_manager: Any,
+                                                                      connect: Any) -> None:
+    manager = make_manager()
+    pages, (first, second), ids = await open_pages(manager, connect, [OWNER, OTHER])
+    await first.update(ids["counter"], {"clicks": 13})
+    lost = await first.until("session_lost")
+    assert lost["reason"] == "Unlucky."
+    await async_wait_until(lambda: pages[0].closed)
+    assert manager.shared is not None and manager.shared.viewers == (pages[1],)
+    await second.update(ids["counter"], {"clicks": 1})
+    seen = await second.until(lambda m: m["type"] == "update" and m["id"] == ids["total"])
+    assert seen["state"] == {"value": 1}, "the shared widgets still work for the others"
+    try:
+        manager.shared.end()
+        raise AssertionError("the shared widgets cannot be ended")
+    except RuntimeError as exc:
+        assert "live as long as the server" in str(exc)
