@@ -202,6 +202,33 @@ async def test_change_password_revokes_refresh_tokens(make_provider: Make) -> No
     assert not await provider.change_password("nope", "new-password-1")
 
 
+@pytest.mark.parametrize("action", ["new password", "revoke"])
+async def test_access_tokens_issued_before_a_revocation_are_refused_on_every_instance(
+        make_provider: Make, database_url: str, action: str) -> None:
+    provider = make_provider()
+    user = await provider.create_user(ann())
+    bob = await provider.create_user(CreateUserRequest(username="bob",
+                                                       password="bob-password-1"))
+    # Another instance of the app: the same database and secret.
+    other = DatabaseAuthProvider(database_url, table_prefix=provider.tables.users.name[:-5],
+                                 jwt_secret=provider.jwt_secret)
+    try:
+        before, bobs = await provider.issue_tokens(user), await provider.issue_tokens(bob)
+        assert await other.user_for_access_token(before.access.token) is not None
+        await asyncio.sleep(0.002)  # tokens are stamped to the millisecond
+        if action == "new password":
+            assert await provider.change_password(user.id, "ann-password-2")
+        else:
+            await provider.revoke_user_tokens(user.id)
+        for instance in (provider, other):
+            assert await instance.user_for_access_token(before.access.token) is None
+            assert await instance.user_for_access_token(bobs.access.token) is not None
+        after = await provider.issue_tokens(user)  # signed in again, a moment later
+        assert await other.user_for_access_token(after.access.token) is not None
+    finally:
+        await other.close()
+
+
 async def test_refresh_rotation_reuse_and_revocation(make_provider: Make) -> None:
     provider = make_provider()
     user = await provider.create_user(ann())

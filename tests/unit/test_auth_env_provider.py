@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import logging
 from pathlib import Path
@@ -204,3 +206,18 @@ async def test_a_custom_provider_as_in_the_readme_gets_tokens_and_refresh(
     rotated = await provider.refresh(pair.refresh.token)
     assert rotated is not None and await provider.refresh(pair.refresh.token) is None
     assert (await provider.sign_in("ann", "nope")).error == "Invalid credentials"
+
+
+async def test_revoking_a_users_tokens_refuses_their_access_tokens_too(
+        env: pytest.MonkeyPatch) -> None:
+    provider = EnvAuthProvider(users=USERS, jwt_secret=new_secret())
+    ann = await provider.get_user_by_username(USERS[0]["username"])
+    assert ann is not None
+    before = await provider.issue_tokens(ann)
+    assert await provider.user_for_access_token(before.access.token) == ann
+    await asyncio.sleep(0.002)  # tokens are stamped to the millisecond
+    await provider.revoke_user_tokens(ann.id)
+    assert await provider.user_for_access_token(before.access.token) is None
+    assert await provider.refresh(before.refresh.token) is None
+    after = await provider.issue_tokens(ann)
+    assert await provider.user_for_access_token(after.access.token) == ann

@@ -36,14 +36,15 @@ def test_an_access_token_carries_the_documented_claims(issuer: TokenIssuer) -> N
     assert claims["sub"] == "u1" and claims["username"] == "ann" and claims["type"] == "access"
     assert claims["jti"] == issued.jti and len(issued.jti) >= 16
     assert before <= claims["iat"] <= before + 2
-    assert claims["exp"] == claims["iat"] + 900 == issued.expires_at
+    assert claims["exp"] == int(claims["iat"]) + 900 == issued.expires_at
+    assert claims["iat"] == round(claims["iat"], 3), "issued at, to the millisecond"
     assert issued.token not in repr(issued), "a token never shows in a repr"
 
 
 def test_refresh_tokens_last_seven_days_and_ids_are_unique(issuer: TokenIssuer) -> None:
     first, second = issuer.issue(USER, "refresh"), issuer.issue(USER, "refresh")
     claims = issuer.verify(first.token, "refresh")
-    assert claims is not None and claims["exp"] - claims["iat"] == 7 * 86400
+    assert claims is not None and claims["exp"] - int(claims["iat"]) == 7 * 86400
     assert first.jti != second.jti
 
 

@@ -45,8 +45,8 @@ async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedI
     token = conn.cookies.get(ACCESS_COOKIE)
     claims = provider.verify_access_token(token) if token else None
     if claims is not None:
-        user = await provider.get_user(claims["sub"])
-        if user is not None and user.is_active:
+        user = await provider.user_for_claims(claims)
+        if user is not None:
             result = SignedIn(user, claims["exp"])
     conn.scope[_SCOPE_KEY] = result
     return result

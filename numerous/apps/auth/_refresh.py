@@ -33,6 +33,8 @@ class MemoryRefreshStore:
     def __init__(self, max_records: int = 100_000) -> None:
         self._records: dict[str, RefreshTokenRecord] = {}
         self._max_records = max_records
+        self.revoked_at: dict[str, float] = {}
+        """When each user was last signed out everywhere (`revoke_user`)."""
 
     async def save(self, record: RefreshTokenRecord) -> None:
         if len(self._records) >= self._max_records:
@@ -58,6 +60,7 @@ class MemoryRefreshStore:
 
     async def revoke_user(self, user_id: str) -> None:
         now = time.time()
+        self.revoked_at[user_id] = now
         for jti, record in list(self._records.items()):
             if record.user_id == user_id and record.revoked_at is None:
                 self._records[jti] = replace(record, revoked_at=now)

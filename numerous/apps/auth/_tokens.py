@@ -33,7 +33,9 @@ class Claims(TypedDict):
     sub: str
     username: str
     type: TokenType
-    iat: int
+    iat: float
+    """Issued at, with milliseconds: a token issued just before a revocation is told apart
+    from one issued just after it."""
     exp: int
     jti: str
 
@@ -58,10 +60,10 @@ class TokenIssuer:
         self.refresh_lifetime = max(1, int(refresh_lifetime))
 
     def issue(self, user: User, kind: TokenType, now: float | None = None) -> IssuedToken:
-        issued = int(time.time() if now is None else now)
+        issued = time.time() if now is None else now
         lifetime = self.access_lifetime if kind == "access" else self.refresh_lifetime
         claims: Claims = {"sub": user.id, "username": user.username, "type": kind,
-                          "iat": issued, "exp": issued + lifetime,
+                          "iat": round(issued, 3), "exp": int(issued) + lifetime,
                           "jti": secrets.token_urlsafe(16)}
         token = jwt.encode(dict(claims), self._secret, algorithm=ALGORITHM)
         return IssuedToken(token, claims["jti"], claims["exp"])
@@ -80,7 +82,7 @@ class TokenIssuer:
         if not all(isinstance(payload.get(k), str) for k in ("sub", "username", "jti")):
             return None
         return Claims(sub=payload["sub"], username=payload["username"], type=kind,
-                      iat=int(payload["iat"]), exp=int(payload["exp"]), jti=payload["jti"])
+                      iat=float(payload["iat"]), exp=int(payload["exp"]), jti=payload["jti"])
 
 
 _generated_secret: str | None = None

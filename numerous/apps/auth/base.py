@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import math
 import os
 import secrets
 import time
@@ -141,10 +142,25 @@ class BaseAuthProvider(ABC):
     async def user_for_access_token(self, token: str) -> User | None:
         """The active user an access token stands for, or None."""
         claims = self.verify_access_token(token)
-        if claims is None:
-            return None
+        return await self.user_for_claims(claims) if claims is not None else None
+
+    async def user_for_claims(self, claims: Claims) -> User | None:
+        """The user a verified access token stands for, or None: unknown, disabled, or signed
+        out everywhere (`revoke_user_tokens`: a new password, say) after it was issued."""
         user = await self.get_user(claims["sub"])
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active:
+            return None
+        revoked = await self.tokens_revoked_at(user.id)
+        if revoked is None:
+            return user
+        # `iat` is rounded to the millisecond: a token issued after the revocation always
+        # passes; one issued within the same millisecond before it may too.
+        return None if claims["iat"] < math.floor(revoked * 1000) / 1000 else user
+
+    async def tokens_revoked_at(self, user_id: str) -> float | None:
+        """When `revoke_user_tokens` last ran for the user: access tokens issued before then
+        are refused. A provider with storage of its own keeps it there, for every process."""
+        return self._memory_store.revoked_at.get(user_id)
 
     # --- refresh token storage hooks (in memory unless overridden) -------------------------
 
@@ -170,9 +186,10 @@ class BaseAuthProvider(ABC):
         await self._memory_store.revoke_family(family)
 
     async def revoke_user_tokens(self, user_id: str) -> None:
-        """Sign a user out everywhere: their refresh tokens are revoked and their open sessions
-        end (`end_sessions`); an access token they hold still opens pages until it runs out.
-        A provider overriding this calls `self.end_sessions(user_id)` too."""
+        """Sign a user out everywhere: their refresh tokens are revoked, the access tokens they
+        hold are refused from now on (`tokens_revoked_at`), and their open sessions end
+        (`end_sessions`). A provider overriding this records the time for
+        `tokens_revoked_at` and calls `self.end_sessions(user_id)` too."""
         await self._memory_store.revoke_user(user_id)
         self.end_sessions(user_id)
 

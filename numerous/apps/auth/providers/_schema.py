@@ -1,7 +1,7 @@
 """The tables of DatabaseAuthProvider, and the engines that reach them.
 
 Tables are SQLAlchemy Core: one for users, one for refresh token records (ids only, never
-tokens). A name prefix (and, on PostgreSQL, a schema) lets several apps or test runs share a
+tokens), one for when each user was last signed out everywhere. A name prefix (and, on PostgreSQL, a schema) lets several apps or test runs share a
 database.
 
 Connections are pooled only on the event loop that serves the app (between the app's start-up
@@ -49,6 +49,11 @@ class Tables:
             sa.Column("expires_at", sa.Float, nullable=False, index=True),
             sa.Column("revoked_at", sa.Float, nullable=True),
             sa.Column("replaced_by", sa.String(64), nullable=True),
+        )
+        self.revocations = sa.Table(
+            f"{prefix}revocations", self.metadata,
+            sa.Column("user_id", sa.String(64), primary_key=True),
+            sa.Column("revoked_at", sa.Float, nullable=False),
         )
 
 

@@ -182,6 +182,8 @@ class DatabaseAuthProvider(BaseAuthProvider):
     async def delete_user(self, user_id: str) -> bool:
         tokens, users = self.tables.refresh_tokens, self.tables.users
         await self._execute(sa.delete(tokens).where(tokens.c.user_id == user_id))
+        revocations = self.tables.revocations
+        await self._execute(sa.delete(revocations).where(revocations.c.user_id == user_id))
         result = await self._execute(sa.delete(users).where(users.c.id == user_id))
         self.end_sessions(user_id)
         return bool(result.rowcount)
@@ -242,12 +244,24 @@ class DatabaseAuthProvider(BaseAuthProvider):
                             .values(revoked_at=time.time()))
 
     async def revoke_user_tokens(self, user_id: str) -> None:
-        """Revoke every refresh token of the user and end their open sessions."""
-        tokens = self.tables.refresh_tokens
-        await self._execute(sa.update(tokens).where(tokens.c.user_id == user_id,
-                                                    tokens.c.revoked_at.is_(None))
-                            .values(revoked_at=time.time()))
+        """Revoke every refresh token of the user, refuse the access tokens issued until now
+        (on every instance sharing the database) and end their open sessions."""
+        tokens, revocations = self.tables.refresh_tokens, self.tables.revocations
+        now = time.time()
+        engine = await self._engine()
+        async with engine.begin() as conn:
+            await conn.execute(sa.update(tokens).where(tokens.c.user_id == user_id,
+                                                       tokens.c.revoked_at.is_(None))
+                               .values(revoked_at=now))
+            await conn.execute(sa.delete(revocations).where(revocations.c.user_id == user_id))
+            await conn.execute(sa.insert(revocations).values(user_id=user_id, revoked_at=now))
         self.end_sessions(user_id)
+
+    async def tokens_revoked_at(self, user_id: str) -> float | None:
+        revocations = self.tables.revocations
+        rows = await self._rows(sa.select(revocations.c.revoked_at)
+                                .where(revocations.c.user_id == user_id))
+        return float(rows[0].revoked_at) if rows else None
 
     async def purge_expired_tokens(self) -> int:
         """Delete records of refresh tokens that have expired; returns how many."""
