@@ -1,8 +1,11 @@
-"""Helpers shared by the unit tests: polling with a deadline and a wire-level test client."""
+"""Helpers shared by the unit tests: polling with a deadline, a wire-level test client, and
+reading a served page and its WebSocket through Starlette's TestClient."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -115,3 +118,37 @@ class WireClient:
                 seen.append(await self.message(timeout))
         except TimeoutError:
             return seen
+
+
+# --- a page and its WebSocket through Starlette's TestClient -----------------------------------
+
+
+def config_of(html: str) -> dict[str, Any]:
+    """The `numerous-config` object of a served page."""
+    match = re.search(r'<script id="numerous-config" type="application/json">(.*?)</script>',
+                      html, re.DOTALL)
+    assert match is not None, html
+    return dict(json.loads(match.group(1)))
+
+
+def ws_hello(ws: Any, session_id: str) -> None:
+    ws.send_text(json.dumps({"type": "hello", "protocol": PROTOCOL_VERSION,
+                             "session": session_id}))
+
+
+def ws_receive(ws: Any, timeout: float = 3.0) -> dict[str, Any]:
+    """The next ASGI message from the server, failing instead of hanging."""
+    async def receive() -> dict[str, Any]:
+        with anyio.fail_after(timeout):
+            return dict(await ws._send_rx.receive())  # noqa: SLF001
+
+    return dict(ws.portal.call(receive))
+
+
+def ws_message(ws: Any, timeout: float = 3.0) -> dict[str, Any] | int:
+    """The next protocol message, or the close code when the server closes."""
+    message = ws_receive(ws, timeout)
+    if message["type"] == "websocket.close":
+        return int(message.get("code", 1000))
+    frame = message.get("text") if message.get("text") is not None else message["bytes"]
+    return dict(decode(frame)[0])

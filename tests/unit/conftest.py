@@ -4,8 +4,10 @@ always torn down (threads joined, streams closed), so no test leaks into the nex
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
+
+import warnings
 
 import pytest
 
@@ -16,6 +18,11 @@ from numerous.apps._sessions import SessionLimits, SessionManager
 from numerous.apps._socket import serve_connection
 
 from ._support import OWNER, WireClient, hello, join
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +96,21 @@ async def connect(make_manager: Any) -> AsyncIterator[Callable[..., Any]]:
         finally:
             _close_streams(server_end)
             _close_streams(client_end)
+
+
+@pytest.fixture
+def served() -> Iterator[Callable[..., TestClient]]:
+    """`served(app)`: a TestClient whose lifespan runs (and ends every session when the test is
+    over). Redirects are not followed unless asked (`follow_redirects=True`)."""
+    clients: list[TestClient] = []
+
+    def serve(app: Any, **kwargs: Any) -> TestClient:
+        kwargs.setdefault("follow_redirects", False)
+        client = TestClient(app, **kwargs)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield serve
+    for client in clients:
+        client.__exit__(None, None, None)

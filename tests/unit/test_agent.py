@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,10 @@ from .test_agent_support import (
     as_caller,
     config_of,
     make_app,
-    serving,
     ws_hello,
     ws_until,
 )
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 def open_session(client: TestClient) -> dict[str, Any]:

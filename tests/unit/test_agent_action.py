@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import runpy
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,12 +17,8 @@ from numerous.apps import action, create_app
 from numerous.apps.agent._action import MARK, _session_actions, session_actions, widget_actions
 from numerous.apps.agent._describe import describe_widget, published_traits, to_json, trait_schema
 
-from .test_agent_support import API, TestClient, serving
+from .test_agent_support import API, TestClient
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 class Base(anywidget.AnyWidget):

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from numerous.apps.agent._access import CLIENT_COOKIE
 from numerous.apps.auth.providers.env_auth import EnvAuthProvider
 
-from .test_agent_support import API, as_caller, config_of, make_app, serving
+from .test_agent_support import API, as_caller, config_of, make_app
 
 USERS = [{"username": "ann", "password": "ann-password-1"},
          {"username": "bob", "password": "bob-password-1"}]
 PASSWORDS = {user["username"]: user["password"] for user in USERS}
 PAGE = {"accept": "text/html"}
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 def auth_app(tmp_path: Path, **kwargs: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,11 @@ import pytest
 from numerous.apps.agent import _mcp
 from numerous.apps.agent._access import CLIENT_COOKIE
 
-from .test_agent_support import API, TestClient, as_caller, config_of, make_app, serving
+from .test_agent_support import API, TestClient, as_caller, config_of, make_app
 
 MCP = f"{API}/mcp"
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 class McpClient:

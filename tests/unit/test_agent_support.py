@@ -8,19 +8,17 @@ client's cookies (`as_caller`).
 
 from __future__ import annotations
 
-import json
-import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
 import anywidget
 import traitlets
 
 from numerous.apps import NumerousApp, action, create_app
-from numerous.apps._protocol import PROTOCOL_VERSION, decode
+
+from ._support import config_of, ws_hello, ws_message  # noqa: F401 - re-exported
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
@@ -28,7 +26,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 __all__ = ["API", "JSON", "Counter", "TestClient", "as_caller", "config_of", "make_app",
-           "run_counter", "serving", "ws_hello", "ws_message", "ws_until"]
+           "run_counter", "ws_hello", "ws_message", "ws_until"]
 
 API = "/api/agent"
 JSON = {"content-type": "application/json"}
@@ -85,21 +83,6 @@ def make_app(tmp_path: Path, app_generator: Callable[[], dict[str, Any]] = run_c
                       **kwargs)
 
 
-def serving() -> Iterator[Callable[..., TestClient]]:
-    """For a `served` fixture: `served(app)` gives a TestClient whose lifespan runs."""
-    clients: list[TestClient] = []
-
-    def serve(app: Any, **kwargs: Any) -> TestClient:
-        kwargs.setdefault("follow_redirects", False)
-        client = TestClient(app, **kwargs)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield serve
-    for client in clients:
-        client.__exit__(None, None, None)
-
 
 def as_caller(client: TestClient, cookies: dict[str, str]) -> None:
     """Make the client's next requests come from a caller holding exactly these cookies."""
@@ -108,29 +91,7 @@ def as_caller(client: TestClient, cookies: dict[str, str]) -> None:
         client.cookies.set(name, value)
 
 
-def config_of(html: str) -> dict[str, Any]:
-    match = re.search(r'<script id="numerous-config" type="application/json">(.*?)</script>',
-                      html, re.DOTALL)
-    assert match is not None, html
-    return dict(json.loads(match.group(1)))
 
-
-def ws_hello(ws: Any, session_id: str) -> None:
-    ws.send_text(json.dumps({"type": "hello", "protocol": PROTOCOL_VERSION,
-                             "session": session_id}))
-
-
-def ws_message(ws: Any, timeout: float = 3.0) -> dict[str, Any] | int:
-    """The next protocol message, or the close code when the server closes."""
-    async def receive() -> dict[str, Any]:
-        with anyio.fail_after(timeout):
-            return dict(await ws._send_rx.receive())  # noqa: SLF001
-
-    message = ws.portal.call(receive)
-    if message["type"] == "websocket.close":
-        return int(message.get("code", 1000))
-    frame = message.get("text") if message.get("text") is not None else message["bytes"]
-    return dict(decode(frame)[0])
 
 
 def ws_until(ws: Any, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

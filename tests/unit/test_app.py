@@ -8,11 +8,9 @@ import re
 import runpy
 import textwrap
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import anywidget
 import pytest
 import traitlets
@@ -24,9 +22,9 @@ from numerous.apps import NumerousApp, SessionLimits, create_app
 from numerous.apps import _assets
 from numerous.apps._app import CLIENT_COOKIE
 from numerous.apps._assets import ClientFiles
-from numerous.apps._protocol import PROTOCOL_VERSION, decode
+from numerous.apps._protocol import PROTOCOL_VERSION
 
-from ._support import wait_until
+from ._support import config_of, wait_until, ws_hello, ws_message
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
@@ -68,50 +66,9 @@ def make_app(tmp_path: Path, template: str = "<main>{{ counter }}</main>",
                       **kwargs)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Any]:
-    """`served(app)` gives a TestClient whose lifespan runs (and ends every session)."""
-    clients: list[TestClient] = []
-
-    def serve(app: FastAPI, **kwargs: Any) -> TestClient:
-        client = TestClient(app, **kwargs)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield serve
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
-def config_of(html: str) -> dict[str, Any]:
-    match = re.search(r'<script id="numerous-config" type="application/json">(.*?)</script>',
-                      html, re.S)
-    assert match is not None, html
-    return json.loads(match.group(1))
 
-
-def ws_receive(ws: Any, timeout: float = 3.0) -> dict[str, Any]:
-    """The next ASGI message from the server, failing instead of hanging."""
-    async def receive() -> dict[str, Any]:
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()  # noqa: SLF001
-
-    return ws.portal.call(receive)
-
-
-def ws_message(ws: Any, timeout: float = 3.0) -> dict[str, Any] | int:
-    """The next protocol message, or the close code when the server closes."""
-    message = ws_receive(ws, timeout)
-    if message["type"] == "websocket.close":
-        return int(message.get("code", 1000))
-    frame = message.get("text") if message.get("text") is not None else message["bytes"]
-    return decode(frame)[0]
-
-
-def ws_hello(ws: Any, session_id: str) -> None:
-    ws.send_text(json.dumps({"type": "hello", "protocol": PROTOCOL_VERSION,
-                             "session": session_id}))
 
 
 # --- the page -------------------------------------------------------------------------------

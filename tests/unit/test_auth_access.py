@@ -3,11 +3,9 @@ rights for a whole app."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import pytest
 from fastapi import Depends, FastAPI, WebSocket
 
 from numerous.apps import combine_apps
@@ -26,13 +24,8 @@ from .test_auth_support import (
     login,
     make_app,
     put_cookie,
-    serving,
-)
+    )
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 def _with_routes(app: FastAPI) -> FastAPI:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -24,13 +23,8 @@ from .test_auth_support import (
     login,
     make_app,
     put_cookie,
-    serving,
-)
+    )
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 def test_a_page_load_without_sign_in_goes_to_the_login_page(tmp_path: Path,

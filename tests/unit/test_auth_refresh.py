@@ -4,12 +4,10 @@ login rate limit."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jwt
-import pytest
 
 from numerous.apps.auth import LoginLimits, User
 from numerous.apps.auth._tokens import TokenIssuer
@@ -23,13 +21,8 @@ from .test_auth_support import (
     make_app,
     new_secret,
     put_cookie,
-    serving,
-)
+    )
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 def test_refresh_rotates_both_tokens(tmp_path: Path, served: Any) -> None:

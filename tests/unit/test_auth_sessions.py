@@ -3,7 +3,6 @@ the user and browser that opened it, and run_app() sees the User."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,11 @@ from .test_auth_support import (
     login,
     make_app,
     put_cookie,
-    serving,
     until_ready,
     ws_hello,
     ws_message,
 )
 
-
-@pytest.fixture
-def served() -> Iterator[Any]:
-    yield from serving()
 
 
 def test_the_client_cookie_name_matches_the_app() -> None:

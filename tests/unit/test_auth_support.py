@@ -6,22 +6,19 @@ and talks to it through Starlette's TestClient with the lifespan running.
 
 from __future__ import annotations
 
-import json
-import re
 import secrets
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import anywidget
 import traitlets
 
 from numerous.apps import NumerousApp, create_app, current_user
-from numerous.apps._protocol import PROTOCOL_VERSION, decode
 from numerous.apps.auth import BaseAuthProvider
 from numerous.apps.auth.providers.env_auth import EnvAuthProvider
+
+from ._support import config_of, ws_hello, ws_message  # noqa: F401 - re-exported
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
@@ -29,7 +26,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 __all__ = ["PAGE", "PASSWORDS", "USERS", "TestClient", "config_of", "cookie_headers",
-           "env_provider", "login", "make_app", "new_secret", "put_cookie", "serving",
+           "env_provider", "login", "make_app", "new_secret", "put_cookie",
            "until_ready", "ws_hello", "ws_message"]
 
 PAGE = {"accept": "text/html,application/xhtml+xml"}
@@ -71,22 +68,6 @@ def make_app(tmp_path: Path, provider: BaseAuthProvider, **kwargs: Any) -> Numer
                       **kwargs)
 
 
-def serving() -> Iterator[Any]:
-    """For a `served` fixture: `served(app)` gives a TestClient whose lifespan runs (and ends
-    every session when the test is over)."""
-    clients: list[TestClient] = []
-
-    def serve(app: Any, **kwargs: Any) -> TestClient:
-        kwargs.setdefault("follow_redirects", False)
-        client = TestClient(app, **kwargs)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield serve
-    for client in clients:
-        client.__exit__(None, None, None)
-
 
 def login(client: TestClient, username: str, password: str | None = None,
           base: str = "") -> Any:
@@ -96,29 +77,7 @@ def login(client: TestClient, username: str, password: str | None = None,
                              "password": PASSWORDS[username] if password is None else password})
 
 
-def config_of(html: str) -> dict[str, Any]:
-    match = re.search(r'<script id="numerous-config" type="application/json">(.*?)</script>',
-                      html, re.DOTALL)
-    assert match is not None, html
-    return dict(json.loads(match.group(1)))
 
-
-def ws_hello(ws: Any, session_id: str) -> None:
-    ws.send_text(json.dumps({"type": "hello", "protocol": PROTOCOL_VERSION,
-                             "session": session_id}))
-
-
-def ws_message(ws: Any, timeout: float = 3.0) -> dict[str, Any] | int:
-    """The next protocol message, or the close code when the server closes."""
-    async def receive() -> dict[str, Any]:
-        with anyio.fail_after(timeout):
-            return dict(await ws._send_rx.receive())
-
-    message = ws.portal.call(receive)
-    if message["type"] == "websocket.close":
-        return int(message.get("code", 1000))
-    frame = message.get("text") if message.get("text") is not None else message["bytes"]
-    return dict(decode(frame)[0])
 
 
 def until_ready(ws: Any) -> list[dict[str, Any]]:
