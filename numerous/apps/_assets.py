@@ -131,6 +131,7 @@ class ClientFiles:
         self.version = digest.hexdigest()[:16]
         for asset in self.files.values():
             asset.etag = f'"{self.version}"'
+        self._closures: dict[str, list[str]] = {}
 
     def get(self, version: str, name: str) -> Asset | None:
         if version != self.version:
@@ -141,7 +142,14 @@ class ClientFiles:
         """`entry` and every client module it imports, directly or not, entry first.
 
         The page preloads them all, so the browser fetches the client in one round instead of
-        discovering the imports only after `main.js` has arrived."""
+        discovering the imports only after `main.js` has arrived. Worked out once per entry:
+        every page load asks."""
+        found = self._closures.get(entry)
+        if found is None:
+            found = self._closures[entry] = self._imports_of(entry)
+        return found
+
+    def _imports_of(self, entry: str) -> list[str]:
         order = [entry]
         for name in order:
             for found in _IMPORT.findall(self.files[name].body.decode()):

@@ -72,7 +72,8 @@ def combine_apps(
                          protected_routes=app.numerous.protected_routes)
         if shared_theme_css is not None:
             app.numerous.extra_stylesheets.append(SHARED_THEME)
-        main.add_api_route(prefix, _slash(prefix), methods=["GET"], include_in_schema=False)
+        main.add_api_route(prefix, _redirect(f"{prefix}/"), methods=["GET"],
+                           include_in_schema=False)
     if shared_auth_provider is not None:
         _install_shared_auth(main, shared_auth_provider, prefixes, list(apps.values()))
     for prefix, app in zip(prefixes, apps.values(), strict=True):
@@ -96,17 +97,8 @@ def _install_shared_auth(main: FastAPI, provider: Any, prefixes: list[str],
                         _EveryApp([app.numerous for _, app in shared]))  # type: ignore[arg-type]
     for path, endpoint, methods in routes.table():
         if path == "/login":
-            endpoint = _to_login(first_prefix)
+            endpoint = _redirect(f"{first_prefix}/login")
         main.add_route(path, endpoint, methods=methods, include_in_schema=False)
-
-
-def _to_login(prefix: str) -> Any:
-    async def login(request: Request) -> Response:
-        base = str(request.scope.get("root_path", "")).rstrip("/")
-        query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(f"{base}{prefix}/login{query}", status_code=307)
-
-    return login
 
 
 class _EveryApp:
@@ -185,10 +177,11 @@ def _theme(css: str) -> Any:
     return theme
 
 
-def _slash(prefix: str) -> Any:
-    async def slash(request: Request) -> RedirectResponse:
+def _redirect(target: str) -> Any:
+    """To `target` below the server's root path, keeping the query string."""
+    async def redirect(request: Request) -> RedirectResponse:
         base = str(request.scope.get("root_path", "")).rstrip("/")
         query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(f"{base}{prefix}/{query}", status_code=307)
+        return RedirectResponse(f"{base}{target}{query}", status_code=307)
 
-    return slash
+    return redirect

@@ -115,11 +115,10 @@ class AuthRoutes:
         return self.page.render(request, next_url=next_url, error=error)
 
     async def login(self, request: Request) -> Response:
-        reason = cross_site_reason(request)
         json_mode = _is_json(request)
-        if reason is not None:
-            logger.warning("refused a cross-site login request: %s", reason)
-            return _refuse(json_mode, 403, "Cross-site request refused")
+        refused = _refuse_cross_site(request, "login", json_mode)
+        if refused is not None:
+            return refused
         try:
             creds = await _read_credentials(request)
         except BadLogin as exc:
@@ -175,11 +174,9 @@ class AuthRoutes:
             logger.warning("refused a cross-site refresh navigation (Sec-Fetch-Site)")
             return RedirectResponse(f"{base}/login?next={quote(next_url, safe='')}",
                                     status_code=303, headers=_NO_STORE)
-        if not navigation:
-            reason = cross_site_reason(request)
-            if reason is not None:
-                logger.warning("refused a cross-site refresh request: %s", reason)
-                return _refuse(True, 403, "Cross-site request refused")
+        refused = None if navigation else _refuse_cross_site(request, "refresh", True)
+        if refused is not None:
+            return refused
         token = request.cookies.get(REFRESH_COOKIE)
         result = await self.provider.refresh(token) if token else None
         if result is None:
@@ -198,10 +195,9 @@ class AuthRoutes:
 
     async def logout(self, request: Request) -> Response:
         json_mode = _is_json(request)
-        reason = cross_site_reason(request)
-        if reason is not None:
-            logger.warning("refused a cross-site logout request: %s", reason)
-            return _refuse(json_mode, 403, "Cross-site request refused")
+        refused = _refuse_cross_site(request, "logout", json_mode)
+        if refused is not None:
+            return refused
         found = await signed_in(request, self.provider)
         token = request.cookies.get(REFRESH_COOKIE)
         user = await self.provider.revoke(token) if token else None
@@ -267,6 +263,15 @@ def _refuse(json_mode: bool, status_code: int, message: str) -> Response:
         return JSONResponse({"detail": message}, status_code=status_code, headers=_NO_STORE)
     return Response(message, status_code=status_code, media_type="text/plain",
                     headers=_NO_STORE)
+
+
+def _refuse_cross_site(request: Request, what: str, json_mode: bool) -> Response | None:
+    """A 403 for a state-changing request another site sent, or None if it is this site's."""
+    reason = cross_site_reason(request)
+    if reason is None:
+        return None
+    logger.warning("refused a cross-site %s request: %s", what, reason)
+    return _refuse(json_mode, 403, "Cross-site request refused")
 
 
 def _cross_site_navigation(request: Request) -> bool:
