@@ -147,15 +147,19 @@ class BaseAuthProvider(ABC):
     async def user_for_claims(self, claims: Claims) -> User | None:
         """The user a verified access token stands for, or None: unknown, disabled, or signed
         out everywhere (`revoke_user_tokens`: a new password, say) after it was issued."""
-        user = await self.get_user(claims["sub"])
+        user, revoked = await self.user_and_revocation(claims["sub"])
         if user is None or not user.is_active:
             return None
-        revoked = await self.tokens_revoked_at(user.id)
         if revoked is None:
             return user
         # `iat` is rounded to the millisecond: a token issued after the revocation always
         # passes; one issued within the same millisecond before it may too.
         return None if claims["iat"] < math.floor(revoked * 1000) / 1000 else user
+
+    async def user_and_revocation(self, user_id: str) -> tuple[User | None, float | None]:
+        """`get_user` and `tokens_revoked_at` together: every signed-in request asks for both,
+        so a provider with a database answers them with one query."""
+        return await self.get_user(user_id), await self.tokens_revoked_at(user_id)
 
     async def tokens_revoked_at(self, user_id: str) -> float | None:
         """When `revoke_user_tokens` last ran for the user: access tokens issued before then

@@ -258,10 +258,18 @@ class DatabaseAuthProvider(BaseAuthProvider):
         self.end_sessions(user_id)
 
     async def tokens_revoked_at(self, user_id: str) -> float | None:
-        revocations = self.tables.revocations
-        rows = await self._rows(sa.select(revocations.c.revoked_at)
-                                .where(revocations.c.user_id == user_id))
-        return float(rows[0].revoked_at) if rows else None
+        return (await self.user_and_revocation(user_id))[1]
+
+    async def user_and_revocation(self, user_id: str) -> tuple[User | None, float | None]:
+        users, revocations = self.tables.users, self.tables.revocations
+        query = (sa.select(users, revocations.c.revoked_at)
+                 .select_from(users.outerjoin(revocations, revocations.c.user_id == users.c.id))
+                 .where(users.c.id == user_id))
+        rows = await self._rows(query)
+        if not rows:
+            return None, None
+        revoked = rows[0].revoked_at
+        return _user(rows[0]), (float(revoked) if revoked is not None else None)
 
     async def purge_expired_tokens(self) -> int:
         """Delete records of refresh tokens that have expired; returns how many."""
