@@ -60,7 +60,7 @@ class SharedWidgets(Session):
     def publish(self, comm_id: str, msg_type: str, data: dict[str, Any],
                 buffers: list[Any] | None) -> None:
         for viewer in self._viewers:
-            Session.publish(viewer, comm_id, msg_type, dict(data), buffers)
+            viewer.publish(comm_id, msg_type, data, buffers)  # each outbox keeps its own copy
 
     def page(self) -> Session | None:
         # current_session() in a callback: the page whose message it handles, never the hub.
@@ -95,8 +95,7 @@ class SharedWidgets(Session):
         state = widget.get_state(names)
         for other in self._viewers:
             if other is not viewer and not other.closed:
-                other.outbox.put_state("update", message["id"], other.asset_urls(dict(state)),
-                                       other.current_seq)
+                other.outbox.put_state("update", message["id"], state, other.current_seq)
 
     def send_error(self, code: ErrorCode, message: str, model_id: str | None = None,
                    detail: str | None = None) -> None:
@@ -155,6 +154,3 @@ class Viewer(Session):
     @property
     def alive(self) -> bool:
         return False
-
-    def asset_urls(self, state: dict[str, Any]) -> dict[str, Any]:
-        return self._asset_urls(state)
