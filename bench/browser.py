@@ -110,13 +110,12 @@ def with_args(browser: Browser, extra_args: tuple[str, ...]) -> Iterator[Browser
 
 
 @contextmanager
-def chromium(extra_args: tuple[str, ...] = ()) -> Iterator[Browser]:
+def chromium() -> Iterator[Browser]:
     path = shutil.which("chromium")
     if path is None:
         raise SystemExit("Chromium not found: apt-get install chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path,
-                                             args=[*CHROMIUM_ARGS, *extra_args])
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
