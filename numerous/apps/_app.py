@@ -21,7 +21,7 @@ from ipywidgets.widgets.widget import _instances as _widget_instances
 from starlette.staticfiles import StaticFiles
 
 from . import _comm
-from ._assets import ASSETS, Asset, client_files, content_hash
+from ._assets import ASSETS, Asset, client_files, content_hash, is_remote, is_url
 from ._connection import StarletteConnection
 from ._session import AppError, Builder
 from ._sessions import AtCapacity, SessionLimits, SessionManager
@@ -338,7 +338,7 @@ def _module_urls(session: Any) -> list[str]:
         widget = _widget_instances.get(comm_id)
         for trait in ("_esm", "_css"):
             value = getattr(widget, trait, None)
-            if isinstance(value, str) and value.startswith(("http://", "https://")):
+            if isinstance(value, str) and is_url(value) and is_remote(value):
                 urls.append(value)
     return urls
 
@@ -363,7 +363,7 @@ def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
     for widget in widgets:
         for trait, kind in (("_esm", "js"), ("_css", "css")):
             text = getattr(widget, trait, "")
-            if isinstance(text, str) and text and not text.startswith(("http:", "https:")):
+            if isinstance(text, str) and text and not is_url(text):
                 url = f"{base}/numerous/assets/{ASSETS.register(text, kind)}"
                 if url not in assets[kind]:
                     assets[kind].append(url)

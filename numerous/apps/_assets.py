@@ -27,6 +27,21 @@ _FONT_TYPES = {"font/woff2": "woff2", "font/woff": "woff", "font/ttf": "ttf", "f
                "application/font-woff": "woff", "application/x-font-ttf": "ttf"}
 _DATA_URL = re.compile(r"url\(\s*([\"']?)data:([\w.+/-]+);base64,([A-Za-z0-9+/=\s]+)\1\s*\)")
 _MIN_EXTRACT = 2048
+_URL = re.compile(r"(?:https?://|//|/(?![/*]))\S*\Z")
+
+
+def is_url(text: str) -> bool:
+    """Whether a widget's `_esm` or `_css` names a file to load rather than holding its text.
+
+    One rule for every place that asks: an absolute or root-relative URL on one line without
+    spaces. Stylesheet text that opens with a comment (`/* ... */`) is text, not a path.
+    """
+    return bool(_URL.match(text))
+
+
+def is_remote(url: str) -> bool:
+    """A URL on another origin: its origin goes into the page's Content-Security-Policy."""
+    return url.startswith(("http://", "https://", "//"))
 
 
 @dataclass

@@ -21,7 +21,7 @@ from ipywidgets.widgets.widget import _put_buffers
 from traitlets import TraitError
 
 from . import _comm
-from ._assets import ASSETS
+from ._assets import ASSETS, is_url
 from ._concurrency import notify, resolve
 from ._outbox import Entry, Outbox
 from ._protocol import ClientCustom, ClientUpdate, CloseCode, ErrorCode
@@ -32,7 +32,6 @@ T = TypeVar("T")
 Builder = Callable[[], dict[str, Any]]
 
 _STOP = object()
-_URL_PREFIXES = ("http://", "https://", "/")
 
 
 class AppError(Exception):
@@ -269,7 +268,7 @@ class Session:
     def _asset_urls(self, state: dict[str, Any]) -> dict[str, Any]:
         for key, kind in (("_esm", "js"), ("_css", "css")):
             value = state.get(key)
-            if isinstance(value, str) and value and not value.startswith(_URL_PREFIXES):
+            if isinstance(value, str) and value and not is_url(value):
                 state[key] = f"{self.base}/numerous/assets/{ASSETS.register(value, kind)}"
         return state
 

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from starlette.requests import Request
 
-from numerous.apps._assets import IMMUTABLE, Asset, AssetStore, ClientFiles, content_hash
+import pytest
+
+from numerous.apps._assets import (IMMUTABLE, Asset, AssetStore, ClientFiles, content_hash,
+                                  is_remote, is_url)
 
 BIG_JS = "export default { render() {} }\n" + "// padding\n" * 500
 
@@ -180,3 +183,18 @@ def test_fonts_embedded_in_css_become_files_of_their_own() -> None:
     assert extracted is not None and extracted.body == font
     assert extracted.media_type == "font/woff2"
     assert store.register(css, "css") == name  # once per text
+
+
+@pytest.mark.parametrize(("text", "url"), [
+    ("https://esm.sh/widget@1", True), ("/static/widget.js", True), ("//cdn.example/w.js", True),
+    ("/* a stylesheet that opens with a comment */\n.w { color: red }", False),
+    ("/*compact*/.w{}", False), (".w { color: red }", False), ("export default {}", False),
+    ("/static/two words.js", False),
+])
+def test_one_rule_tells_a_url_from_widget_code(text: str, url: bool) -> None:
+    assert is_url(text) is url
+
+
+def test_only_other_origins_are_remote() -> None:
+    assert is_remote("https://esm.sh/x") and is_remote("//cdn.example/x")
+    assert not is_remote("/static/x.js")
