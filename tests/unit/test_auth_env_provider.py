@@ -152,7 +152,7 @@ def test_production_refuses_a_secret_under_16_bytes(env: pytest.MonkeyPatch, tmp
 
 def test_production_refuses_the_placeholder_secret_of_env_example(
         env: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parents[2] / "cli" / "bootstrap_auth" / "env" / \
+    example = Path(__file__).resolve().parents[2] / "numerous" / "cli" / "bootstrap_auth" / "env" / \
         ".env.example"
     placeholder = next(line.split("=", 1)[1] for line in example.read_text().splitlines()
                        if line.startswith("NUMEROUS_JWT_SECRET="))

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from numerous.cli.bootstrap import bootstrap
 
-CLI = Path(__file__).resolve().parents[2] / "cli"
+CLI = Path(__file__).resolve().parents[2] / "numerous" / "cli"
 BOOTSTRAP_APP = CLI / "bootstrap_app"
 
 
