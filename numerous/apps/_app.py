@@ -6,107 +6,92 @@ import asyncio
 import logging
 import os
 import runpy
-import secrets
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from fastapi import FastAPI, Request, WebSocket
-from starlette.requests import HTTPConnection
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import FastAPI
 from ipywidgets.widgets.widget import _instances as _widget_instances
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from . import _comm
-from ._assets import ASSETS, Asset, client_files, content_hash, is_remote, is_url
+from ._assets import ASSETS, Asset, client_files, is_remote, is_url
+from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
-from ._session import AppError, Builder
-from ._sessions import AtCapacity, SessionLimits, SessionManager
-from ._socket import serve_connection
-from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
 from ._origin import cross_site_reason
 from ._protocol import PROTOCOL_VERSION, CloseCode
+from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
 from ._security import SecurityHeaders, SecurityPolicy
-from .agent._routes import install_agent_api
-from .auth._integration import install_auth
+from ._session import Builder
+from ._sessions import AtCapacity, SessionLimits
+from ._socket import serve_connection
+from ._templating import TemplateProblem, json_script
+from .agent import agent_extension
+from .auth import auth_extension
 
 logger = logging.getLogger("numerous.apps")
 
-CLIENT_COOKIE = "numerous_client"
 _NO_STORE = {"Cache-Control": "no-store"}
 _REVALIDATE = "no-cache"
 _POLICY_VIOLATION = 1008
 
 
-class Identity(NamedTuple):
-    """Who a request comes from, as far as sessions are concerned."""
-
-    owner: str
-    """What a session is bound to: only requests with the same owner may use it."""
-    user: Any = None
-    """The authenticated user, or None without authentication."""
-    expires_at: float | None = None
-    """When the credentials this identity rests on run out (Unix time); None: never. An open
-    WebSocket is closed then (4401), and the page renews them and reconnects."""
-
-
-Identify = Callable[[HTTPConnection, str], Awaitable[Identity | None]]
-
-
-async def anonymous(connection: HTTPConnection, client_token: str) -> Identity | None:
-    """Without authentication a session belongs to the browser holding the client cookie."""
-    return Identity(client_token) if client_token else None
-
-
 class NumerousApp(FastAPI):
-    """A FastAPI application serving one Numerous app. `app.numerous` is its runtime."""
+    """A FastAPI application serving one Numerous app. `app.numerous` is its runtime.
+
+    The app is assembled in one place: its own routes, then each extension's routes,
+    middleware and lifespan as `install()` hands them over, with the security headers
+    outermost so that every answer carries them.
+    """
 
     numerous: AppRuntime
 
+    def __init__(self, runtime: AppRuntime | None = None, **options: Any) -> None:
+        super().__init__(lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                         **options)
+        if runtime is not None:
+            self.numerous = runtime
+            self.router.routes.extend(_core_routes(runtime))
 
-class AppRuntime:
-    """Everything one app needs at run time: its template, widgets builder and sessions."""
+    def install(self, extension: Extension) -> None:
+        """Add an extension (before the app starts): its routes, middleware and lifespan."""
+        self.numerous.add(extension)
+        self.router.routes.extend(extension.routes)
 
-    def __init__(self, *, templates: Templates, builder: Builder, dev: bool,
-                 limits: SessionLimits, base_dir: Path, theme_css: str | None,
-                 path_prefix: str, security: SecurityPolicy) -> None:
-        self.templates = templates
-        self.builder = builder
-        self.dev = dev
-        self.base_dir = base_dir
-        self.theme_css = theme_css
-        self.path_prefix = path_prefix.rstrip("/")
-        self.security = security
-        self.sessions = SessionManager(limits, dev=dev)
-        self.mount_prefix = ""
-        """Where combine_apps() mounted the app; stylesheets below are relative to its root."""
-        self.extra_stylesheets: list[str] = []
-        self.restore_state = False
-        self.share_widgets = False
-        self.draining = False
-        """Shutting down: new page loads are turned away so that they land elsewhere."""
-        self.public_routes: list[str] | None = None
-        self.protected_routes: list[str] | None = None
-        """As given to create_app; combine_apps() applies them with a shared auth provider."""
-        self.extra_scripts: list[str] = []
-        """Module scripts every page loads, as paths below the app's base (auth adds one)."""
-        self.identify: Identify = anonymous
-        """Replaced by authentication: maps a request and its client cookie to an owner."""
-        self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
-        """Dev mode: widget values of a browser's previous session, by owner, to restore."""
+    def build_middleware_stack(self) -> Any:
+        own = [m for extension in reversed(self.numerous.extensions)
+               for m in reversed(extension.middleware)]
+        added = self.user_middleware
+        policy = self.numerous.security
+        self.user_middleware = [Middleware(SecurityHeaders, policy=policy), *added, *own]
+        try:
+            return super().build_middleware_stack()
+        finally:
+            self.user_middleware = added
 
-    def base_css(self) -> Asset:
-        override = self.base_dir / "static" / "css" / "numerous-base.css"
-        path = override if override.is_file() else BUILTIN_STATIC_DIR / "numerous-base.css"
-        body = path.read_bytes()
-        return Asset(body, "text/css; charset=utf-8", f'"{content_hash(body)}"')
 
-    def theme(self) -> Asset:
-        body = (self.theme_css or "").encode()
-        return Asset(body, "text/css; charset=utf-8", f'"{content_hash(body)}"')
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime: AppRuntime = app.numerous  # type: ignore[attr-defined]
+    async with AsyncExitStack() as stack:
+        for extension in runtime.extensions:
+            if extension.lifespan is not None:
+                await stack.enter_async_context(extension.lifespan())
+        try:
+            yield
+        finally:
+            sessions = runtime.sessions.close_all()
+            if sessions:
+                await asyncio.sleep(0.05)  # let senders tell their browsers
+            await asyncio.to_thread(_join_all, sessions, 2.0)
 
 
 # --- capture: apps without a generator ------------------------------------------------------
@@ -184,17 +169,24 @@ def create_app(
         return NumerousApp()
     folder = Path(base_dir) if base_dir is not None else (
         Path(caller_file).resolve().parent if caller_file else Path.cwd())
-    builder = _builder(app_generator, widgets, caller_file)
-    limits = limits or SessionLimits(grace=session_grace, max_sessions=max_sessions)
-    runtime = AppRuntime(templates=Templates(folder, template), builder=builder, dev=dev,
-                         limits=limits, base_dir=folder, theme_css=theme_css,
-                         path_prefix=path_prefix, security=security or SecurityPolicy())
-    runtime.restore_state = restore_state
-    runtime.share_widgets = share_widgets
-    runtime.public_routes, runtime.protected_routes = public_routes, protected_routes
-    return _build_fastapi(runtime, auth_provider=auth_provider, login_template=login_template,
-                          public_routes=public_routes, protected_routes=protected_routes,
-                          agent_api=agent_api)
+    settings = AppSettings(
+        template=template, base_dir=folder, dev=decide_dev(dev), dev_requested=dev,
+        path_prefix=path_prefix.rstrip("/"), theme_css=theme_css,
+        security=security or SecurityPolicy(),
+        limits=limits or SessionLimits(grace=session_grace, max_sessions=max_sessions),
+        restore_state=restore_state, share_widgets=share_widgets, login_template=login_template,
+        public_routes=_routes_or_none(public_routes),
+        protected_routes=_routes_or_none(protected_routes))
+    app = NumerousApp(AppRuntime(settings, _builder(app_generator, widgets, caller_file)))
+    if auth_provider is not None:
+        app.install(auth_extension(app.numerous, auth_provider))
+    if agent_api or (agent_api is None and settings.dev):
+        app.install(agent_extension(app.numerous))
+    return app
+
+
+def _routes_or_none(routes: list[str] | None) -> tuple[str, ...] | None:
+    return None if routes is None else tuple(routes)
 
 
 def _builder(app_generator: Callable[[], dict[str, Any]] | None,
@@ -209,47 +201,21 @@ def _builder(app_generator: Callable[[], dict[str, Any]] | None,
     return _module_builder(Path(caller_file).resolve())
 
 
-def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str | None = None,
-                   public_routes: list[str] | None = None,
-                   protected_routes: list[str] | None = None,
-                   agent_api: bool | None = False) -> NumerousApp:
+def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
+    """The routes every app has: its page, the client and widget code, its WebSocket."""
     _comm.install()
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        sessions = runtime.sessions.close_all()
-        if sessions:
-            await asyncio.sleep(0.05)  # let senders tell their browsers
-        await asyncio.to_thread(_join_all, sessions, 2.0)
-
-    app = NumerousApp(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.numerous = runtime
-    app.add_api_route("/", _page_route(runtime), methods=["GET"], include_in_schema=False)
-    app.add_api_route("/numerous/js/{version}/{name}", _client_route, methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route("/numerous/assets/{name}", _asset_route, methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route("/numerous/base.css", _css_route(runtime.base_css), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route("/numerous/theme.css", _css_route(runtime.theme), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route("/favicon.ico", _favicon_route(runtime), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_route("/numerous/health", _health_route(runtime), methods=["GET"],
-                      include_in_schema=False)
-    app.add_api_websocket_route("/numerous/ws", _socket_route(runtime))
-    app.mount("/static", RevalidatedStaticFiles(directory=runtime.base_dir / "static",
-                                                check_dir=False), name="static")
-    if auth_provider is not None:
-        install_auth(app, runtime, auth_provider, login_template=login_template,
-                     public_routes=public_routes, protected_routes=protected_routes)
-    if agent_api or (agent_api is None and runtime.dev):
-        # None: on in dev mode, and only while the app stays in it (`numerous run` ends it).
-        install_agent_api(app, runtime, follows_dev=agent_api is None)
-    # Added last, so outermost: auth's redirects and refusals carry the headers too.
-    app.add_middleware(SecurityHeaders, policy=runtime.security)
-    return app
+    return [
+        Route("/", _page_route(runtime), methods=["GET"]),
+        Route("/numerous/js/{version}/{name}", _client_route, methods=["GET"]),
+        Route("/numerous/assets/{name}", _asset_route, methods=["GET"]),
+        Route("/numerous/base.css", _css_route(runtime.base_css), methods=["GET"]),
+        Route("/numerous/theme.css", _css_route(runtime.theme), methods=["GET"]),
+        Route("/favicon.ico", _favicon_route(runtime), methods=["GET"]),
+        Route("/numerous/health", _health_route(runtime), methods=["GET"]),
+        WebSocketRoute("/numerous/ws", _socket_route(runtime)),
+        Mount("/static", RevalidatedStaticFiles(directory=runtime.base_dir / "static",
+                                                check_dir=False), name="static"),
+    ]
 
 
 class RevalidatedStaticFiles(StaticFiles):
@@ -273,27 +239,17 @@ def _join_all(sessions: list[Any], timeout: float) -> None:
         session.join(timeout / max(1, len(sessions)))
 
 
-def _base(request: Request | WebSocket) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
-
-
 def _page_route(runtime: AppRuntime) -> Callable[[Request], Any]:
     async def page(request: Request) -> Response:
-        token = request.cookies.get(CLIENT_COOKIE) or ""
-        fresh = len(token) < 32
-        if fresh:
-            token = secrets.token_urlsafe(24)
+        token, fresh = token_or_new(request)
         response = await _render_page(runtime, request, token)
-        if fresh:
-            response.set_cookie(CLIENT_COOKIE, token, httponly=True, samesite="lax",
-                                secure=request.url.scheme == "https", path="/")
-        return response
+        return set_client_cookie(response, request, token) if fresh else response
 
     return page
 
 
 async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Response:
-    base = _base(request)
+    base = base_path(request)
     identity = await runtime.identify(request, token)
     if identity is None:
         return _error_page(runtime, base, 401, "Not signed in", "Sign in to use this app.")
@@ -302,25 +258,18 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
                            "This server is restarting. The page will try again shortly.",
                            retry=True)
     try:
-        session, built = runtime.sessions.create(runtime.builder, owner=identity.owner,
-                                                 base=base, user=identity.user,
-                                                 shared=runtime.share_widgets)
-        session.restorable = runtime.restore_state
+        session, widgets = await runtime.open_session(identity, base)
+        assets = _widget_assets(base, widgets.values())
+        html = runtime.templates.render_page(
+            widgets, head=_head(runtime, request, assets),
+            body=_body(runtime, base, session.id, widgets, assets))
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
                            retry=True)
-    try:
-        widgets = await built
-        carried = runtime.carried_values.pop(identity.owner, None)
-        if carried:
-            await session.call(lambda: session.restore_values(carried))
-        assets = _widget_assets(base, widgets.values())
-        html = runtime.templates.render_page(
-            widgets, head=_head(runtime, base, assets),
-            body=_body(runtime, base, session.id, widgets, assets))
     except (AppError, TemplateProblem) as exc:
-        runtime.sessions.close(session)
+        if isinstance(exc, TemplateProblem):
+            runtime.sessions.close(session)
         logger.error("%s", exc)
         detail = getattr(exc, "detail", "") if runtime.dev else ""
         message = str(exc) if runtime.dev else "The app could not be started. The error is logged."
@@ -343,11 +292,11 @@ def _module_urls(session: Any) -> list[str]:
     return urls
 
 
-def _head(runtime: AppRuntime, base: str, assets: dict[str, list[str]]) -> str:
+def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -> str:
     client = client_files()
+    base, root = base_path(request), server_root(request)
     lines = [f'<link rel="stylesheet" href="{base}/numerous/base.css">']
-    root = base.removesuffix(runtime.mount_prefix)
-    lines += [f'<link rel="stylesheet" href="{root}{url}">' for url in runtime.extra_stylesheets]
+    lines += [f'<link rel="stylesheet" href="{root}{url}">' for url in runtime.stylesheets]
     if runtime.theme_css:
         lines.append(f'<link rel="stylesheet" href="{base}/numerous/theme.css">')
     lines += [f'<link rel="modulepreload" href="{base}/numerous/js/{client.version}/{name}">'
@@ -381,7 +330,7 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         "widgets": {key: widget.model_id for key, widget in widgets.items()},
         "dev": runtime.dev,
         "grace": runtime.sessions.limits.grace,
-        "restore": runtime.restore_state,
+        "restore": runtime.settings.restore_state,
         # Loaded while the WebSocket connects, so that rendering need not wait for them.
         "modules": assets["js"],
         "styles": assets["css"],
@@ -390,7 +339,7 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         runtime.templates.fragments(),
         json_script("numerous-config", config),
         f'<script type="module" src="{base}/numerous/js/{client.version}/main.js"></script>',
-        *(f'<script type="module" src="{base}{path}"></script>' for path in runtime.extra_scripts),
+        *(f'<script type="module" src="{base}{path}"></script>' for path in runtime.scripts),
     ])
 
 
@@ -405,15 +354,15 @@ def _error_page(runtime: AppRuntime, base: str, status: int, title: str, message
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-async def _client_route(request: Request, version: str, name: str) -> Response:
-    asset = client_files().get(version, name)
+async def _client_route(request: Request) -> Response:
+    asset = client_files().get(request.path_params["version"], request.path_params["name"])
     if asset is None:
         return Response("not found", status_code=404, media_type="text/plain")
     return asset.response(request)
 
 
-async def _asset_route(request: Request, name: str) -> Response:
-    asset = ASSETS.get(name)
+async def _asset_route(request: Request) -> Response:
+    asset = ASSETS.get(request.path_params["name"])
     if asset is None:
         return Response("not found", status_code=404, media_type="text/plain")
     return asset.response(request)
@@ -426,8 +375,8 @@ def _css_route(source: Callable[[], Asset]) -> Callable[[Request], Any]:
     return css
 
 
-def _favicon_route(runtime: AppRuntime) -> Callable[[], Any]:
-    async def favicon() -> Response:
+def _favicon_route(runtime: AppRuntime) -> Callable[[Request], Any]:
+    async def favicon(_: Request) -> Response:
         icon = runtime.base_dir / "static" / "favicon.ico"
         if icon.is_file():
             return Response(icon.read_bytes(), media_type="image/x-icon")
@@ -436,11 +385,11 @@ def _favicon_route(runtime: AppRuntime) -> Callable[[], Any]:
     return favicon
 
 
-def _health_route(runtime: AppRuntime) -> Callable[[], Any]:
+def _health_route(runtime: AppRuntime) -> Callable[[Request], Any]:
     """For load balancers and monitors: the process serves, and how many sessions it holds.
     Public even with authentication, and never cached."""
 
-    async def health() -> Response:
+    async def health(_: Request) -> Response:
         return JSONResponse({"status": "healthy", "sessions": len(runtime.sessions)},
                             headers=_NO_STORE)
 
@@ -457,7 +406,7 @@ def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
             return
         await websocket.accept()
         connection = StarletteConnection(websocket)
-        identity = await runtime.identify(websocket, websocket.cookies.get(CLIENT_COOKIE, ""))
+        identity = await runtime.identify(websocket, client_token(websocket))
         if identity is None:
             await connection.close(CloseCode.UNAUTHORIZED, "not authenticated")
             return
@@ -465,3 +414,15 @@ def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
                                expires_at=identity.expires_at)
 
     return socket
+
+
+def runtimes(app: Any) -> list[AppRuntime]:
+    """The Numerous apps inside `app`: itself, or those combine_apps() mounted."""
+    if isinstance(app, NumerousApp):
+        return [app.numerous]
+    found = []
+    for route in getattr(app, "routes", []):
+        inner = getattr(route, "app", None)
+        if isinstance(inner, NumerousApp):
+            found.append(inner.numerous)
+    return found

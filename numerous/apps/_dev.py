@@ -11,7 +11,6 @@ traceback over the app, new page loads get an error page, and the next good save
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import sys
 import traceback
@@ -25,7 +24,9 @@ from markupsafe import escape
 from starlette.responses import HTMLResponse, Response
 from watchfiles import Change, DefaultFilter, awatch
 
-from ._app import AppRuntime, NumerousApp
+from ._app import runtimes
+from ._loader import load_app
+from ._runtime import AppRuntime
 from ._outbox import Entry
 
 logger = logging.getLogger("numerous.apps")
@@ -57,7 +58,7 @@ class DevServer:
     def _load(self) -> bool:
         self._forget_local_modules()
         try:
-            app = _import_app(self.path, self.attribute)
+            app = load_app(self.path, self.attribute, dev=True)
         except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit: all are shown
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -69,9 +70,6 @@ class DevServer:
         self.app, self._last_good, self.error = app, app, None
         if previous is not None:
             _carry_over(runtimes(previous), runtimes(app))
-        for runtime in runtimes(app):
-            runtime.dev = True
-            runtime.sessions.dev = True
         return True
 
     def _forget_local_modules(self) -> None:
@@ -148,35 +146,6 @@ class _Filter(DefaultFilter):
         return super().__call__(change, path) and not path.endswith((".log", ".db", ".sqlite"))
 
 
-def _import_app(path: Path, attribute: str | None) -> FastAPI:
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    candidates = [getattr(module, attribute or "app", None)] + list(vars(module).values())
-    for candidate in candidates:
-        if isinstance(candidate, FastAPI):
-            return candidate
-    raise LookupError(f"{path.name} defines no app: call create_app() and name the result `app`")
-
-
-def runtimes(app: Any) -> list[AppRuntime]:
-    """The Numerous apps inside `app`: itself, or those combine_apps() mounted."""
-    if isinstance(app, NumerousApp):
-        return [app.numerous]
-    found = []
-    for route in getattr(app, "routes", []):
-        inner = getattr(route, "app", None)
-        if isinstance(inner, NumerousApp):
-            found.append(inner.numerous)
-    return found
-
-
 def _broadcast(app: Any, entry: Entry) -> None:
     for runtime in runtimes(app):
         for session in runtime.sessions:
@@ -196,10 +165,12 @@ async def _remember_values(old: list[AppRuntime]) -> None:
 
 
 def _carry_over(old: list[AppRuntime], new: list[AppRuntime]) -> None:
-    by_prefix = {runtime.mount_prefix: runtime for runtime in old}
-    for runtime in new:
-        previous = by_prefix.get(runtime.mount_prefix)
-        if previous is not None and previous is not runtime:
+    """Hand each new app the values kept for its predecessor: the app in the same place of the
+    file's server (combine_apps mounts them in the order given)."""
+    if len(old) != len(new):
+        return
+    for previous, runtime in zip(old, new, strict=True):
+        if previous is not runtime:
             runtime.carried_values.update(previous.carried_values)
 
 

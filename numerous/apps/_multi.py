@@ -12,11 +12,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import escape
 
 from ._app import NumerousApp, RevalidatedStaticFiles
-from .auth._context import AuthSettings
-from .auth._integration import install_auth
-from .auth._pages import LoginPage
-from .auth._paths import RouteRules
-from .auth._routes import AuthRoutes
+from ._client import base_path
+from ._runtime import Extension
+from .auth import auth_extension, shared_sign_in
 
 SHARED_STATIC = "/shared-static"
 SHARED_THEME = f"{SHARED_STATIC}/css/theme.css"
@@ -63,62 +61,36 @@ def combine_apps(
         main.mount(SHARED_STATIC, RevalidatedStaticFiles(directory=Path(shared_static_dir),
                                                          check_dir=False), name="shared-static")
     for prefix, app in zip(prefixes, apps.values(), strict=True):
-        app.numerous.mount_prefix = prefix
-        if shared_auth_provider is not None and not hasattr(app.state, "numerous_auth"):
+        runtime = app.numerous
+        if shared_auth_provider is not None and runtime.extension("auth") is None:
             # One sign-in for every app: apps without a provider of their own use the shared
             # one, with cookies that belong to the combined server.
-            install_auth(app, app.numerous, shared_auth_provider, shared_prefix=prefix,
-                         public_routes=app.numerous.public_routes,
-                         protected_routes=app.numerous.protected_routes)
+            app.install(auth_extension(runtime, shared_auth_provider, shared_prefix=prefix))
         if shared_theme_css is not None:
-            app.numerous.extra_stylesheets.append(SHARED_THEME)
+            app.install(Extension(name="shared-theme", stylesheets=[SHARED_THEME]))
         main.add_api_route(prefix, _redirect(f"{prefix}/"), methods=["GET"],
                            include_in_schema=False)
     if shared_auth_provider is not None:
-        _install_shared_auth(main, shared_auth_provider, prefixes, list(apps.values()))
+        _share_sign_in(main, shared_auth_provider, prefixes, list(apps.values()))
     for prefix, app in zip(prefixes, apps.values(), strict=True):
         main.mount(prefix, app)
     return main
 
 
-def _install_shared_auth(main: FastAPI, provider: Any, prefixes: list[str],
-                         apps: list[NumerousApp]) -> None:
-    """The shared provider's API once at the root, `/api/auth/...`, beside each app's own
-    `{prefix}/api/auth/...`: a sign-in there signs in to every app, and a sign-out ends the
-    browser's sessions in all of them. `/login` goes to the first shared app's login page,
-    which brings its look (template, stylesheets) along."""
-    shared = [(prefix, app) for prefix, app in zip(prefixes, apps, strict=True)
-              if getattr(getattr(app.state, "numerous_auth", None), "provider", None) is provider]
-    if not shared:
+def _share_sign_in(main: FastAPI, provider: Any, prefixes: list[str],
+                   apps: list[NumerousApp]) -> None:
+    """The shared provider's API once at the root, `/api/auth/...`, beside each app's own;
+    `/login` goes to the first sharing app's login page, which brings its look along."""
+    shared = shared_sign_in(provider, [app.numerous for app in apps])
+    if shared is None:
         return
-    first_prefix, first = shared[0]
-    main.state.numerous_auth = AuthSettings(provider, RouteRules(), shared_prefix="/")
-    routes = AuthRoutes(provider, LoginPage(first.numerous, None),
-                        _EveryApp([app.numerous for _, app in shared]))  # type: ignore[arg-type]
-    for path, endpoint, methods in routes.table():
-        if path == "/login":
-            endpoint = _redirect(f"{first_prefix}/login")
-        main.add_route(path, endpoint, methods=methods, include_in_schema=False)
-
-
-class _EveryApp:
-    """What the auth routes need of an app runtime, over every app sharing the provider."""
-
-    def __init__(self, runtimes: list[Any]) -> None:
-        self.sessions = _EverySession(runtimes)
-
-
-class _EverySession:
-    def __init__(self, runtimes: list[Any]) -> None:
-        self._runtimes = runtimes
-
-    def __iter__(self) -> Any:
-        return iter([s for runtime in self._runtimes for s in runtime.sessions])
-
-    def close(self, session: Any, reason: str) -> None:
-        for runtime in self._runtimes:
-            if runtime.sessions.get(session.id, session.owner) is session:
-                runtime.sessions.close(session, reason)
+    routes, context = shared
+    main.router.routes.extend(routes)
+    main.add_middleware(context.cls, *context.args, **context.kwargs)
+    first = next(prefix for prefix, app in zip(prefixes, apps, strict=True)
+                 if app.numerous.extension("auth").provider is provider)
+    main.add_api_route("/login", _redirect(f"{first}/login"), methods=["GET"],
+                       include_in_schema=False)
 
 
 def _check_prefixes(apps: dict[str, NumerousApp]) -> list[str]:
@@ -132,7 +104,7 @@ def _check_prefixes(apps: dict[str, NumerousApp]) -> list[str]:
         runtime = getattr(app, "numerous", None)
         if runtime is None:
             raise TypeError(f"combine_apps(): the app under {key!r} was not made by create_app()")
-        declared = runtime.path_prefix
+        declared = runtime.settings.path_prefix
         if declared and declared != prefix:
             raise ValueError(
                 f"combine_apps(): the app under {key!r} was created with "
@@ -150,7 +122,7 @@ def _health(prefixes: list[str]) -> Any:
 
 def _root(prefixes: list[str], root_redirect: str | None, title: str) -> Any:
     async def root(request: Request) -> Response:
-        base = str(request.scope.get("root_path", "")).rstrip("/")
+        base = base_path(request)
         if root_redirect is not None:
             return RedirectResponse(base + "/" + root_redirect.lstrip("/"), status_code=307)
         items = "\n".join(f'<li><a href="{escape(base + p)}/">{escape(p.strip("/"))}</a></li>'
@@ -180,7 +152,7 @@ def _theme(css: str) -> Any:
 def _redirect(target: str) -> Any:
     """To `target` below the server's root path, keeping the query string."""
     async def redirect(request: Request) -> RedirectResponse:
-        base = str(request.scope.get("root_path", "")).rstrip("/")
+        base = base_path(request)
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"{base}{target}{query}", status_code=307)
 

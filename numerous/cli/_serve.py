@@ -3,83 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 import uvicorn
-from fastapi import FastAPI
 
-from numerous.apps._dev import runtimes
-from numerous.apps.auth._integration import _check_secret
-
-
-def load_app(path: Path, attribute: str | None = None) -> FastAPI:
-    """Import `path` as a module and return its app (the `app` attribute, or the only
-    FastAPI application defined at module level)."""
-    path = path.resolve()
-    if not path.is_file():
-        raise click.ClickException(f"{path} does not exist")
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    if spec is None or spec.loader is None:
-        raise click.ClickException(f"{path} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return find_app(module, path, attribute)
+from numerous.apps.serving import AppNotFound, runtimes
+from numerous.apps.serving import load_app as _load
 
 
-def find_app(module: Any, path: Path, attribute: str | None) -> FastAPI:
-    if attribute:
-        app = getattr(module, attribute, None)
-        if not isinstance(app, FastAPI):
-            raise click.ClickException(f"{path.name} has no FastAPI app named {attribute!r}")
-        return app
-    app = getattr(module, "app", None)
-    if isinstance(app, FastAPI):
-        return app
-    found = [v for v in vars(module).values() if isinstance(v, FastAPI)]
-    if len(found) != 1:
-        raise click.ClickException(
-            f"{path.name}: expected one app made with create_app(); name it `app` "
-            "or pass --app NAME")
-    return found[0]
-
-
-def production(app: Any) -> bool:
-    """Turn dev mode off in every Numerous app inside `app`; whether any had it on.
-
-    Dev mode shows tracebacks to visitors and, unless the app decided otherwise, serves the
-    agent API, so production serving never keeps it by accident.
-    """
-    found = runtimes(app)
-    was_dev = any(runtime.dev or runtime.sessions.dev for runtime in found)
-    if was_dev:
-        _check_auth_secrets(app)
-    for runtime in found:
-        runtime.dev = False
-        runtime.sessions.dev = False
-    return was_dev
-
-
-def _check_auth_secrets(app: Any) -> None:
-    """Sign-in made in dev mode may use a generated or short JWT secret, which production
-    refuses (create_app checks it only when it runs with dev=False): check it again."""
-    apps = [app] + [getattr(route, "app", None) for route in getattr(app, "routes", [])]
-    for each in apps:
-        settings = getattr(getattr(each, "state", None), "numerous_auth", None)
-        if settings is None:
-            continue
-        try:
-            _check_secret(settings.provider, dev=False)
-        except RuntimeError as exc:
+def load_app(path: Path, attribute: str | None = None, *, dev: bool | None = None) -> Any:
+    """The app in `path`, as every command loads it; a missing app is a one-line error."""
+    try:
+        return _load(path, attribute, dev=dev)
+    except AppNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    except RuntimeError as exc:
+        if dev is False:  # e.g. a sign-in secret production refuses
             raise click.ClickException(f"{exc}\n(numerous run --dev keeps dev mode.)") from None
+        raise
+
+
+def dev_was_asked(app: Any) -> bool:
+    """Whether an app inside `app` asked for dev=True (that `numerous run` turned off)."""
+    return any(runtime.settings.dev_requested and not runtime.dev for runtime in runtimes(app))
 
 
 def serve(app: Any, host: str, port: int, **options: Any) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from numerous.apps._templating import export_templates
+from numerous.apps.serving import export_templates
 
 from ._serve import load_app, serve
 from .main import report_export

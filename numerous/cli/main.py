@@ -9,10 +9,9 @@ from pathlib import Path
 
 import click
 
-from numerous.apps._dev import DevServer
-from numerous.apps._templating import export_templates
+from numerous.apps.serving import DevServer, export_templates
 
-from ._serve import load_app, production, serve
+from ._serve import dev_was_asked, load_app, serve
 
 
 def _version() -> str:
@@ -46,8 +45,8 @@ def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: 
 
     Dev mode is off even where the app passes dev=True to create_app, unless --dev is given.
     """
-    app = load_app(app_file, attribute)
-    if not dev_mode and production(app):
+    app = load_app(app_file, attribute, dev=None if dev_mode else False)
+    if dev_was_asked(app):
         click.echo(f"{app_file.name} asks for dev=True; serving it with dev mode off "
                    "(pass --dev to keep it)", err=True)
     serve(app, host, port, root_path=root_path, proxy_headers=proxy_headers,

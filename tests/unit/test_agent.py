@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from numerous.apps import _app
+from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps.agent import _access
-from numerous.apps.agent._access import CLIENT_COOKIE
+from numerous.apps._runtime import serving_mode
 
 from .test_agent_support import (
     API,
@@ -21,8 +21,6 @@ from .test_agent_support import (
     ws_hello,
     ws_until,
 )
-
-
 
 def open_session(client: TestClient) -> dict[str, Any]:
     response = client.post(f"{API}/sessions", json={})
@@ -45,10 +43,6 @@ def live_session(app: Any, session_id: str) -> Any:
 # --- switched on or off -------------------------------------------------------------------------
 
 
-def test_the_client_cookie_name_matches_the_app() -> None:
-    assert CLIENT_COOKIE == _app.CLIENT_COOKIE
-
-
 @pytest.mark.parametrize(("options", "served_api"), [
     ({}, False),
     ({"dev": True}, True),
@@ -65,21 +59,36 @@ def test_the_api_is_on_in_dev_mode_or_when_asked(tmp_path: Path, served: Any,
 
 
 @pytest.mark.parametrize(("agent_api", "served_api"), [(None, False), (True, True)])
-def test_an_api_that_came_with_dev_mode_goes_when_dev_mode_does(
+def test_an_api_that_comes_with_dev_mode_is_not_served_in_production(
         tmp_path: Path, served: Any, agent_api: bool | None, served_api: bool) -> None:
-    """`numerous run` turns dev mode off after the app was made; only an API the app asked
-    for (agent_api=True) stays."""
-    app = make_app(tmp_path, dev=True, agent_api=agent_api)
+    """`numerous run` loads apps with dev mode off whatever they ask for; only an API the app
+    asked for (agent_api=True) is served then."""
+    with serving_mode(False):
+        app = make_app(tmp_path, dev=True, agent_api=agent_api)
+    assert not app.numerous.dev and app.numerous.settings.dev_requested
     client = served(app)
-    assert client.post(f"{API}/sessions", json={}).status_code == 201
-    app.numerous.dev = False
     status = 200 if served_api else 404
     assert client.get(f"{API}/openapi.json").status_code == status
     assert client.post(f"{API}/sessions", json={}).status_code == (201 if served_api else 404)
     mcp = client.post(f"{API}/mcp", json={}).status_code
     assert (mcp == 404) is not served_api, mcp
-    app.numerous.dev = True
-    assert client.post(f"{API}/sessions", json={}).status_code == 201
+
+
+def test_an_agent_session_of_a_shared_widgets_app_drives_the_shared_widgets(
+        tmp_path: Path, served: Any) -> None:
+    """The agent opens sessions the way a page does: on a share_widgets app its session views
+    the same widgets every page sees."""
+    client = served(make_app(tmp_path, share_widgets=True))
+    page_session = config_of(client.get("/").text)["session"]
+    opened = client.post(f"{API}/sessions", json={})
+    assert opened.status_code == 201, opened.text
+    agent_session = opened.json()["session"]
+    assert agent_session != page_session
+    answer = client.put(f"{API}/sessions/{agent_session}/widgets/counter/traits/value",
+                        json={"value": 41})
+    assert answer.status_code == 200, answer.text
+    seen = client.get(f"{API}/sessions/{page_session}/widgets/counter/traits/value")
+    assert seen.json()["value"] == 41
 
 
 def test_the_api_has_its_own_openapi_schema(tmp_path: Path, served: Any) -> None:
@@ -599,4 +608,4 @@ def test_a_guest_loses_access_when_the_session_ends(tmp_path: Path, served: Any)
     client.delete(f"{API}/sessions/{session}")
     as_caller(client, {CLIENT_COOKIE: "s" * 32})
     assert client.get(trait_url(session)).status_code == 404
-    assert app.state.numerous_agent._guests == {}  # noqa: SLF001
+    assert app.numerous.extension("agent")._guests == {}  # noqa: SLF001

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 
-from numerous.apps.agent._access import CLIENT_COOKIE
+from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps.auth.providers.env_auth import EnvAuthProvider
 
 from .test_agent_support import API, as_caller, config_of, make_app

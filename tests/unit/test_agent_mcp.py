@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from numerous.apps.agent import _mcp
-from numerous.apps.agent._access import CLIENT_COOKIE
+from numerous.apps._client import CLIENT_COOKIE
 
 from .test_agent_support import API, TestClient, as_caller, config_of, make_app
 

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from numerous.apps import NumerousApp, SessionLimits, create_app
 from numerous.apps import _assets
-from numerous.apps._app import CLIENT_COOKIE
+from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps._assets import ClientFiles
 from numerous.apps._protocol import PROTOCOL_VERSION
 

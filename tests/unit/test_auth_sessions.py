@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from numerous.apps import _app
-from numerous.apps.auth import _http
 
 from .test_auth_support import (
     PAGE,
@@ -24,10 +22,6 @@ from .test_auth_support import (
     ws_message,
 )
 
-
-
-def test_the_client_cookie_name_matches_the_app() -> None:
-    assert _http.CLIENT_COOKIE == _app.CLIENT_COOKIE
 
 
 def test_run_app_sees_the_user_and_the_session_holds_it(tmp_path: Path, served: Any) -> None:

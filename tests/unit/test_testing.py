@@ -16,7 +16,7 @@ import traitlets
 from fastapi import Request, Response
 
 from numerous.apps import NumerousApp, combine_apps, create_app
-from numerous.apps._app import Identity
+from numerous.apps._runtime import Identity
 from numerous.apps.testing import (
     AppDriver,
     AppPageError,

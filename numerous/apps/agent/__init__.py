@@ -7,5 +7,6 @@
 from __future__ import annotations
 
 from ._action import action
+from ._routes import agent_extension
 
-__all__ = ["action"]
+__all__ = ["action", "agent_extension"]

@@ -17,21 +17,16 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, Response
 
-from .._session import AppError, Session
+from .._client import client_token
+from .._runtime import AppError, AppRuntime, Identity
+from .._session import Session
 from .._sessions import AtCapacity
 from ._errors import AgentError
 
-if TYPE_CHECKING:
-    from .._app import AppRuntime, Identity
-
-CLIENT_COOKIE = "numerous_client"
-"""The browser cookie the page route hands out (numerous.apps._app.CLIENT_COOKIE)."""
-MIN_TOKEN_LENGTH = 32
 CODE_TTL = 300.0
 """Seconds an attach code stays valid."""
 MAX_CODES_PER_SESSION = 5
@@ -52,39 +47,18 @@ class _Guests:
     guests: set[str] = field(default_factory=set)
 
 
-def client_token(conn: HTTPConnection) -> tuple[str, bool]:
-    """The caller's client token and whether it is new (then the response must set it)."""
-    token = conn.cookies.get(CLIENT_COOKIE) or ""
-    if len(token) >= MIN_TOKEN_LENGTH:
-        return token, False
-    return secrets.token_urlsafe(24), True
-
-
-def not_served() -> Response:
-    """The answer while the API is off: what any path the app does not serve answers."""
-    return JSONResponse({"detail": "Not Found"}, status_code=404)
-
-
 class Access:
     """Sessions through the agent API: opening, finding, attach codes and guests."""
 
-    def __init__(self, runtime: AppRuntime, follows_dev: bool = False) -> None:
+    def __init__(self, runtime: AppRuntime) -> None:
         self.runtime = runtime
-        self.follows_dev = follows_dev
-        """On because the app was in dev mode (`agent_api=None`), not because it was asked for."""
         self._codes: dict[bytes, _Code] = {}
         self._guests: dict[str, _Guests] = {}
-
-    @property
-    def served(self) -> bool:
-        """Whether the API answers now. An API that came with dev mode goes when dev mode does
-        (`numerous run` turns it off), so production never serves it unless asked."""
-        return not self.follows_dev or self.runtime.dev
 
     async def identify(self, conn: HTTPConnection, token: str | None = None) -> Identity:
         """The caller's identity, exactly as the page route finds it; 401 without one."""
         if token is None:
-            token = conn.cookies.get(CLIENT_COOKIE, "")
+            token = client_token(conn)
         identity = await self.runtime.identify(conn, token)
         if identity is None:
             raise AgentError(401, "not_authenticated", (
@@ -97,16 +71,12 @@ class Access:
         """A new session of the caller's, with run_app() done."""
         runtime = self.runtime
         try:
-            session, built = runtime.sessions.create(runtime.builder, owner=identity.owner,
-                                                     base=base, user=identity.user)
+            session, _ = await runtime.open_session(identity, base)
         except AtCapacity:
             raise AgentError(503, "at_capacity",
                              "the app has as many sessions as it can serve; retry shortly"
                              ) from None
-        try:
-            await built
         except AppError as exc:
-            runtime.sessions.close(session)
             message = str(exc) if runtime.dev else "The app could not be started. It is logged."
             raise AgentError(500, "app_error", message) from None
         return session

@@ -17,14 +17,16 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .._client import base_path, client_token
+from .._runtime import Identity
 from . import _calls
-from ._access import CLIENT_COOKIE, MIN_TOKEN_LENGTH, Access, not_served
+from ._access import Access
 from ._errors import AgentError
 
 try:
@@ -34,9 +36,6 @@ try:
     from mcp.server.transport_security import TransportSecuritySettings
 except ImportError:  # the optional dependency: the endpoint says how to get it
     types = None  # type: ignore[assignment]
-
-if TYPE_CHECKING:
-    from .._app import Identity, NumerousApp
 
 logger = logging.getLogger("numerous.apps.agent")
 
@@ -73,16 +72,16 @@ _TOOLS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 }
 
 
-def install_mcp(app: NumerousApp, access: Access) -> None:
-    """Serve MCP at `{base}/api/agent/mcp`, running with the app's lifespan."""
+def mcp_parts(access: Access) -> tuple[Route, Callable[[], Any]]:
+    """MCP at `{base}/api/agent/mcp`, and the lifespan that runs its transport with the app."""
     endpoint = _Endpoint(access)
-    app.router.routes.append(Route(MCP_PATH, endpoint, include_in_schema=False))
-    if types is None:
-        return
-    inner = app.router.lifespan_context
+    route = Route(MCP_PATH, endpoint, include_in_schema=False)
 
     @asynccontextmanager
-    async def lifespan(instance: Any) -> AsyncIterator[Any]:
+    async def lifespan() -> AsyncIterator[None]:
+        if types is None:
+            yield
+            return
         server = _server(access)
         # Any host: the app decides where it is served; cookies and JSON-only requests are
         # what keep other sites out, as for the HTTP API.
@@ -91,12 +90,11 @@ def install_mcp(app: NumerousApp, access: Access) -> None:
         async with server.session_manager.run():
             endpoint.target = StreamableHTTPASGIApp(server.session_manager)
             try:
-                async with inner(instance) as state:
-                    yield state
+                yield
             finally:
                 endpoint.target = None
 
-    app.router.lifespan_context = lifespan
+    return route, lifespan
 
 
 class _Endpoint:
@@ -107,9 +105,6 @@ class _Endpoint:
         self.target: ASGI | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if not self.access.served:
-            await not_served()(scope, receive, send)
-            return
         if self.target is not None:
             await self.target(scope, receive, send)
             return
@@ -180,7 +175,7 @@ async def _call(access: Access, request: Request | None, tool: str,
     args = _checked(arguments, properties, required)
     identity = await _identify(access, request)
     if tool == "open_session":
-        session = await access.open(identity, str(request.scope.get("root_path", "")).rstrip("/"))
+        session = await access.open(identity, base_path(request))
         return await _calls.describe(session)
     if tool == "attach_session":
         return await _calls.describe(access.attach(args["code"], identity))
@@ -213,8 +208,8 @@ def _checked(arguments: dict[str, Any], properties: dict[str, Any], required: li
 
 
 async def _identify(access: Access, request: Request) -> Identity:
-    token = request.cookies.get(CLIENT_COOKIE, "")
-    if len(token) < MIN_TOKEN_LENGTH:
+    token = client_token(request)
+    if not token:
         mcp_session = request.headers.get("mcp-session-id", "")
         token = f"mcp-{mcp_session}" if mcp_session else ""
     return await access.identify(request, token)

@@ -10,7 +10,7 @@ so the cookies cannot be ridden.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.openapi.utils import get_openapi
@@ -19,13 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from . import _calls
-from ._access import CLIENT_COOKIE, CODE_TTL, Access, client_token, not_served
+from .._client import CLIENT_COOKIE, base_path, set_client_cookie, token_or_new
+from .._runtime import AppRuntime, Extension
+from .._session import Session
+from ._access import CODE_TTL, Access
 from ._errors import AgentError
-from ._mcp import install_mcp
-
-if TYPE_CHECKING:
-    from .._app import AppRuntime, NumerousApp
-    from .._session import Session
+from ._mcp import mcp_parts
 
 PREFIX = "/api/agent"
 _CHANGES = ("POST", "PUT", "PATCH", "DELETE")
@@ -132,8 +131,6 @@ class _AgentRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
-            if not self.access.served:
-                return not_served()
             try:
                 self._check(request)
                 response = await handler(request)
@@ -157,18 +154,15 @@ class _AgentRoute(APIRoute):
                              "bytes")
 
 
-def install_agent_api(app: NumerousApp, runtime: AppRuntime, follows_dev: bool = False) -> None:
-    """Add the agent API (and its MCP view) to an app; see docs/agents.md.
-
-    With `follows_dev` the API came with dev mode, and answers only while the app is in it.
-    """
-    access = Access(runtime, follows_dev)
-    app.state.numerous_agent = access
+def agent_extension(runtime: AppRuntime) -> Extension:
+    """The agent API (and its MCP view) for an app; see docs/agents.md."""
+    access = Access(runtime)
     router = agent_router(access)
-    app.include_router(router)
-    app.add_api_route(f"{PREFIX}/openapi.json", _schema_route(router, access), methods=["GET"],
+    schema = APIRoute(f"{PREFIX}/openapi.json", _schema_route(router), methods=["GET"],
                       include_in_schema=False)
-    install_mcp(app, access)
+    mcp, lifespan = mcp_parts(access)
+    return Extension(name="agent", state=access, routes=[*router.routes, schema, mcp],
+                     lifespan=lifespan)
 
 
 def agent_router(access: Access) -> APIRouter:
@@ -185,9 +179,9 @@ def agent_router(access: Access) -> APIRouter:
     async def open_session(request: Request) -> Response:
         """Open a new session of the app for the caller (run_app() runs for it) and describe
         it. Without a browser it ends `grace` seconds (60 by default) after its last use."""
-        token, fresh = client_token(request)
+        token, fresh = token_or_new(request)
         identity = await access.identify(request, token)
-        session = await access.open(identity, _base(request))
+        session = await access.open(identity, base_path(request))
         body = {**await _calls.describe(session), "client": token if fresh else None}
         return _with_token(request, JSONResponse(body, status_code=201), token, fresh)
 
@@ -251,7 +245,7 @@ def agent_router(access: Access) -> APIRouter:
     @router.post("/attach", response_model=OpenedSession)
     async def attach(request: Request, body: AttachRequest) -> Response:
         """Trade an attach code for access to its session, and describe the session."""
-        token, fresh = client_token(request)
+        token, fresh = token_or_new(request)
         session = access.attach(body.code, await access.identify(request, token))
         described = {**await _calls.describe(session), "client": token if fresh else None}
         return _with_token(request, JSONResponse(described), token, fresh)
@@ -259,13 +253,11 @@ def agent_router(access: Access) -> APIRouter:
     return router
 
 
-def _schema_route(router: APIRouter, access: Access) -> Callable[[Request], Awaitable[Response]]:
+def _schema_route(router: APIRouter) -> Callable[[Request], Awaitable[Response]]:
     schemas: dict[str, dict[str, Any]] = {}
 
     async def schema(request: Request) -> Response:
-        if not access.served:
-            return not_served()
-        base = _base(request)
+        base = base_path(request)
         if base not in schemas:
             schemas[base] = get_openapi(
                 title="Numerous app agent API", version="1", routes=router.routes,
@@ -276,12 +268,5 @@ def _schema_route(router: APIRouter, access: Access) -> Callable[[Request], Awai
     return schema
 
 
-def _base(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
-
-
 def _with_token(request: Request, response: Response, token: str, fresh: bool) -> Response:
-    if fresh:
-        response.set_cookie(CLIENT_COOKIE, token, httponly=True, samesite="lax",
-                            secure=request.url.scheme == "https", path="/")
-    return response
+    return set_client_cookie(response, request, token) if fresh else response

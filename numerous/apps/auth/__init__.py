@@ -12,6 +12,7 @@ routes of your own the user. See docs/auth.md.
 
 from __future__ import annotations
 
+from ._integration import auth_extension, check_secret, shared_sign_in
 from ._ratelimit import LoginLimits
 from ._refresh import RefreshTokenRecord
 from .base import AuthProvider, BaseAuthProvider, TokenPair
@@ -39,8 +40,11 @@ __all__ = [
     "TokenPair",
     "UpdateUserRequest",
     "User",
+    "auth_extension",
+    "check_secret",
     "get_current_user",
     "get_optional_user",
     "require_admin",
     "require_role",
+    "shared_sign_in",
 ]

@@ -4,11 +4,11 @@ authentication settings, found from the request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from starlette.requests import HTTPConnection
 
-from ._http import ACCESS_COOKIE
+from ._http import ACCESS_COOKIE, SETTINGS_KEY
 from .base import BaseAuthProvider
 from .models import User
 
@@ -28,7 +28,10 @@ class SignedIn:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    """What `create_app(auth_provider=...)` set up for one app; kept on `app.state`."""
+    """What `create_app(auth_provider=...)` set up for one app; the gate middleware puts it
+    into every request's scope, where the dependencies find it."""
+
+    SCOPE_KEY: ClassVar[str] = SETTINGS_KEY
 
     provider: BaseAuthProvider
     rules: RouteRules
@@ -53,7 +56,7 @@ async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedI
 
 
 def settings_of(conn: HTTPConnection) -> AuthSettings:
-    settings = getattr(conn.app.state, "numerous_auth", None)
+    settings = conn.scope.get(AuthSettings.SCOPE_KEY)
     if isinstance(settings, AuthSettings):
         return settings
     raise RuntimeError("numerous.apps.auth dependencies need an app made by "

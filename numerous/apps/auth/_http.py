@@ -16,18 +16,17 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from .._client import base_path
 from .base import BaseAuthProvider, TokenPair
+
+__all__ = ["ACCESS_COOKIE", "HINT_COOKIE", "REFRESH_COOKIE", "SETTINGS_KEY", "base_path", "clear_auth_cookies",
+           "client_address", "cookie_paths", "is_secure", "set_auth_cookies"]
 
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
 HINT_COOKIE = "numerous_auth"
-CLIENT_COOKIE = "numerous_client"
-"""The browser cookie the app route hands out (numerous.apps._app.CLIENT_COOKIE)."""
-
-
-def base_path(conn: HTTPConnection) -> str:
-    """Where the app is served, without a trailing slash: "" at the root, "/app1" mounted."""
-    return str(conn.scope.get("root_path", "")).rstrip("/")
+SETTINGS_KEY = "numerous.auth"
+"""Where a request's scope holds the app's AuthSettings (put there by the gate middleware)."""
 
 
 def is_secure(conn: HTTPConnection, provider: BaseAuthProvider | None = None) -> bool:
@@ -49,8 +48,7 @@ def cookie_paths(conn: HTTPConnection) -> tuple[str, str]:
     the combined server's root, which every app and its auth API lie under.
     """
     base = base_path(conn)
-    settings = getattr(getattr(conn.scope.get("app"), "state", None), "numerous_auth", None)
-    shared_prefix = getattr(settings, "shared_prefix", "")
+    shared_prefix = getattr(conn.scope.get(SETTINGS_KEY), "shared_prefix", "")
     if shared_prefix:
         root = base.removesuffix(shared_prefix) or "/"
         return root, root

@@ -1,4 +1,4 @@
-"""`install_auth`: what `create_app(auth_provider=...)` adds to an app.
+"""`auth_extension`: what `create_app(auth_provider=...)` adds to an app.
 
 It adds the login page and the auth API, the gate middleware, the browser module
 (`window.numerousAuth`), the provider's start-up and shutdown, and it narrows the runtime's
@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
+from starlette.routing import Route
 
 from .._assets import client_files
+from .._runtime import AppRuntime, Extension, Identify, Identity
 from ._context import AuthSettings, signed_in
 from ._middleware import AuthMiddleware
 from ._pages import LoginPage
@@ -26,9 +29,6 @@ from ._routes import AuthRoutes, owner_for, owner_prefix
 from ._tokens import MIN_SECRET_LENGTH, SHORTEST_SECRET
 from .base import SECRET_ENV, BaseAuthProvider
 
-if TYPE_CHECKING:
-    from .._app import AppRuntime, Identify, Identity, NumerousApp
-
 logger = logging.getLogger("numerous.apps.auth")
 
 CLIENT_MODULE = "auth.js"
@@ -36,12 +36,14 @@ SIGNED_OUT = "You have been signed out."
 _GENERATE = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
 
 
-def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvider, *,
-                 login_template: str | None = None,
-                 public_routes: Iterable[str] | None = None,
-                 protected_routes: Iterable[str] | None = None,
-                 shared_prefix: str = "") -> None:
-    """Protect `app` with `provider` (see docs/auth.md).
+def auth_extension(runtime: AppRuntime, provider: BaseAuthProvider, *,
+                   shared_prefix: str = "") -> Extension:
+    """What `create_app(auth_provider=...)` adds to an app (see docs/auth.md).
+
+    The login page and the auth API, the gate middleware, the browser module
+    (`window.numerousAuth`), the provider's start-up and shutdown, and a narrower `identify`:
+    a session then belongs to the signed-in user *and* the browser that opened it, and
+    `current_user()` in `run_app()` returns the `User`.
 
     `shared_prefix` is for combine_apps(shared_auth_provider=...): the app is mounted there,
     its sign-in cookies belong to the combined server, and the combined server starts and
@@ -50,25 +52,75 @@ def install_auth(app: NumerousApp, runtime: AppRuntime, provider: BaseAuthProvid
     if not isinstance(provider, BaseAuthProvider):
         raise TypeError("auth_provider must be a numerous.apps.auth.BaseAuthProvider, such as "
                         f"EnvAuthProvider(); got {type(provider).__name__}")
-    _check_secret(provider, runtime.dev)
-    settings = AuthSettings(provider, RouteRules(public_routes, protected_routes), shared_prefix)
-    page = LoginPage(runtime, login_template)
-    app.state.numerous_auth = settings
-    for path, endpoint, methods in AuthRoutes(provider, page, runtime).table():
-        app.add_route(path, endpoint, methods=methods, include_in_schema=False)
-    app.add_middleware(AuthMiddleware, settings=settings, page=page)
-    runtime.identify = _identify(settings, runtime.identify)
+    check_secret(provider, runtime.dev)
+    options = runtime.settings
+    settings = AuthSettings(provider, RouteRules(options.public_routes, options.protected_routes),
+                            shared_prefix)
+    page = LoginPage(runtime, options.login_template)
+    routes = AuthRoutes(provider, page, runtime.sessions)
     provider.on_end_sessions(_session_ender(runtime))
-    runtime.extra_scripts.append(f"/numerous/js/{client_files().version}/{CLIENT_MODULE}")
-    if not shared_prefix:
-        _run_with_app(app, provider)
+    return Extension(
+        name="auth", state=settings,
+        routes=[Route(path, endpoint, methods=methods) for path, endpoint, methods in routes.table()],
+        middleware=[Middleware(AuthMiddleware, settings=settings, page=page)],
+        lifespan=None if shared_prefix else _provider_lifespan(provider),
+        identify=lambda browser: _identify(settings, browser),
+        scripts=[f"/numerous/js/{client_files().version}/{CLIENT_MODULE}"])
+
+
+def shared_sign_in(provider: BaseAuthProvider, runtimes: list[AppRuntime]
+                   ) -> tuple[list[Route], Middleware] | None:
+    """combine_apps(shared_auth_provider=...): the provider's API once at the server's root,
+    beside each app's own: a sign-in there signs in to every app sharing it, and a sign-out
+    ends the browser's sessions in all of them. None when no app uses the provider.
+
+    Returns the root routes (`/login` excepted: each app's own login page brings its look) and
+    a middleware that lets routes of the combined server find the signed-in user."""
+    sharing = [runtime for runtime in runtimes
+               if getattr(runtime.extension("auth"), "provider", None) is provider]
+    if not sharing:
+        return None
+    settings = AuthSettings(provider, RouteRules(), shared_prefix="/")
+    routes = AuthRoutes(provider, LoginPage(sharing[0], None), _EverySession(sharing))
+    table = [Route(path, endpoint, methods=methods)
+             for path, endpoint, methods in routes.table() if path != "/login"]
+    return table, Middleware(AuthContext, settings=settings)
+
+
+class AuthContext:
+    """Lets a request's handlers find the auth settings (`numerous.apps.auth.dependencies`)."""
+
+    def __init__(self, app: Any, settings: AuthSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault(AuthSettings.SCOPE_KEY, self.settings)
+        await self.app(scope, receive, send)
+
+
+class _EverySession:
+    """The sessions of every app sharing the provider, as the auth routes see sessions."""
+
+    def __init__(self, runtimes: list[AppRuntime]) -> None:
+        self._runtimes = runtimes
+
+    def __iter__(self) -> Any:
+        return iter([s for runtime in self._runtimes for s in runtime.sessions])
+
+    def close(self, session: Any, reason: str) -> None:
+        for runtime in self._runtimes:
+            if runtime.sessions.get(session.id, session.owner) is session:
+                runtime.sessions.close(session, reason)
 
 
 _PLACEHOLDER = re.compile(r"change[-_ ]?me|replace[-_ ]?me|your[-_ ]?secret", re.IGNORECASE)
 """Example values people copy without changing (ours: `.env.example`)."""
 
 
-def _check_secret(provider: BaseAuthProvider, dev: bool) -> None:
+def check_secret(provider: BaseAuthProvider, dev: bool) -> None:
+    """Refuse, outside dev mode, a JWT secret anyone could guess or forge sign-ins with."""
     if provider.secret_is_generated:
         if not dev:
             raise RuntimeError(
@@ -139,17 +191,15 @@ def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[..., Any], *args: A
         loop.call_soon_threadsafe(call, *args)  # called from a script's own loop or thread
 
 
-def _run_with_app(app: NumerousApp, provider: BaseAuthProvider) -> None:
+def _provider_lifespan(provider: BaseAuthProvider) -> Callable[[], Any]:
     """Start and close the provider with the app (its database pool lives on the app's loop)."""
-    inner = app.router.lifespan_context
 
     @asynccontextmanager
-    async def lifespan(instance: Any) -> AsyncIterator[Any]:
+    async def lifespan() -> AsyncIterator[None]:
         await provider.startup()
         try:
-            async with inner(instance) as state:
-                yield state
+            yield
         finally:
             await provider.close()
 
-    app.router.lifespan_context = lifespan
+    return lifespan

@@ -41,6 +41,7 @@ class AuthMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        scope[AuthSettings.SCOPE_KEY] = self.settings
         path = route_path(scope)
         if not self.settings.rules.needs_auth(path):
             await self.app(scope, receive, send)

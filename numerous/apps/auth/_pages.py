@@ -11,16 +11,15 @@ The page gets the app's Content-Security-Policy and framing rules (`create_app(s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 
+from .._security import SecurityPolicy
+from .._templating import Templates
 from ._http import base_path
-
-if TYPE_CHECKING:
-    from .._app import AppRuntime
 
 BUILTIN = "login.html.j2"
 PAGE_HEADERS = {
@@ -30,8 +29,24 @@ PAGE_HEADERS = {
 }
 
 
+class AppLook(Protocol):
+    """What the login page needs of an app: its look and its security policy."""
+
+    @property
+    def templates(self) -> Templates: ...
+
+    @property
+    def security(self) -> SecurityPolicy: ...
+
+    @property
+    def base_dir(self) -> Path: ...
+
+    @property
+    def theme_css(self) -> str | None: ...
+
+
 class LoginPage:
-    def __init__(self, runtime: AppRuntime, template: str | None) -> None:
+    def __init__(self, runtime: AppLook, template: str | None) -> None:
         self.runtime = runtime
         self.template = template
         self._env: Environment | None = None

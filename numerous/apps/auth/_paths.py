@@ -11,6 +11,8 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
+from .._client import scope_base
+
 ALWAYS_PUBLIC = ("/login", "/api/auth/*", "/numerous/base.css", "/numerous/theme.css",
                  "/favicon.ico", "/numerous/health")
 """The login page, the auth API, what the login page loads and the health check are never
@@ -68,7 +70,7 @@ def _matches(pattern: re.Pattern[str] | None, path: str) -> bool:
 def route_path(scope: MutableMapping[str, Any]) -> str:
     """The path inside the app: the request path without the prefix it is mounted under."""
     path: str = scope["path"]
-    root: str = scope.get("root_path", "")
+    root = scope_base(scope)
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
         return path[len(root):] or "/"
     return path

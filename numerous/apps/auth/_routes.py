@@ -18,18 +18,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from .._client import client_token
 from .._origin import cross_site_reason
 from ._context import SignedIn, signed_in
 from ._http import (
-    CLIENT_COOKIE,
     HINT_COOKIE,
     REFRESH_COOKIE,
     base_path,
@@ -42,14 +42,19 @@ from ._paths import safe_next
 from .base import BaseAuthProvider, TokenPair
 from .models import User
 
-if TYPE_CHECKING:
-    from .._app import AppRuntime
-
 logger = logging.getLogger("numerous.apps.auth")
 
 MAX_BODY = 64 * 1024
 _NO_STORE = {"Cache-Control": "no-store"}
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class SessionsView(Protocol):
+    """What the auth routes need of an app: its live sessions, and a way to end one."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def close(self, session: Any, reason: str) -> None: ...
 
 
 class BadLogin(Exception):
@@ -80,10 +85,10 @@ class AuthRoutes:
     """The endpoints, sharing the provider, the login page and the app's sessions."""
 
     def __init__(self, provider: BaseAuthProvider, page: LoginPage,
-                 runtime: AppRuntime) -> None:
+                 sessions: SessionsView) -> None:
         self.provider = provider
         self.page = page
-        self.runtime = runtime
+        self.sessions = sessions
 
     def table(self) -> list[tuple[str, Endpoint, list[str]]]:
         return [
@@ -203,7 +208,7 @@ class AuthRoutes:
         user = await self.provider.revoke(token) if token else None
         user = found.user if found is not None else user
         if user is not None:
-            self._end_sessions(user, request.cookies.get(CLIENT_COOKIE, ""))
+            self._end_sessions(user, client_token(request))
             logger.info("user %r signed out", user.username)
         response: Response = (
             JSONResponse({"ok": True}, headers=_NO_STORE) if json_mode
@@ -217,9 +222,9 @@ class AuthRoutes:
         if not client_token:
             return
         owner = owner_for(user, client_token)
-        for session in self.runtime.sessions:
+        for session in self.sessions:
             if session.owner == owner:
-                self.runtime.sessions.close(session, "You have signed out.")
+                self.sessions.close(session, "You have signed out.")
 
     # --- who am I -----------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ from typing import Any, Self
 import httpx
 from starlette.requests import HTTPConnection
 
-from numerous.apps._app import CLIENT_COOKIE, AppRuntime
+from numerous.apps._client import client_token
+from numerous.apps._runtime import AppRuntime
 
 from ._lifespan import Lifespan
 from ._loading import load_app
@@ -206,7 +207,7 @@ async def _owner(runtime: AppRuntime, client: httpx.AsyncClient, ws_path: str) -
              "scheme": "ws", "server": (host, 80), "client": ("127.0.0.1", 50000),
              "subprotocols": []}
     connection = HTTPConnection(scope)
-    identity = await runtime.identify(connection, connection.cookies.get(CLIENT_COOKIE, ""))
+    identity = await runtime.identify(connection, client_token(connection))
     if identity is None:
         raise AppPageError("the app refused the WebSocket (4401, not authenticated)")
     return identity.owner

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from numerous.apps._app import AppRuntime
+from numerous.apps._runtime import AppRuntime
 from numerous.apps._connection import Disconnected, Frame, MemoryConnection, memory_pair
 from numerous.apps._outbox import Entry
 from numerous.apps._protocol import PROTOCOL_VERSION, decode, encode, split_buffers

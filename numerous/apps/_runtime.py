@@ -1,0 +1,215 @@
+"""The runtime of one app: its settings, its sessions, and what its extensions contribute.
+
+This is the leaf of the framework's core: it knows sessions, templates and the security
+policy, and nothing of authentication, the agent API, the test harness or the command line.
+Those are extensions: each hands the app an `Extension` (routes, middleware, a lifespan, and
+optionally a narrower `identify` and page scripts), and the app assembles them in one place
+(`NumerousApp.install`). Dependencies run one way: extensions import this module, never the
+reverse.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
+from starlette.routing import BaseRoute
+
+from ._assets import Asset, content_hash
+from ._security import SecurityPolicy
+from ._session import AppError, Builder, Session
+from ._sessions import SessionLimits, SessionManager
+from ._templating import BUILTIN_STATIC_DIR, Templates
+
+
+class Identity(NamedTuple):
+    """Who a request comes from, as far as sessions are concerned."""
+
+    owner: str
+    """What a session is bound to: only requests with the same owner may use it."""
+    user: Any = None
+    """The authenticated user, or None without authentication."""
+    expires_at: float | None = None
+    """When the credentials this identity rests on run out (Unix time); None: never. An open
+    WebSocket is closed then (4401), and the page renews them and reconnects."""
+
+
+Identify = Callable[[HTTPConnection, str], Awaitable[Identity | None]]
+
+
+async def anonymous(connection: HTTPConnection, client_token: str) -> Identity | None:
+    """Without authentication a session belongs to the browser holding the client cookie."""
+    return Identity(client_token) if client_token else None
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What `create_app()` was given, decided once: nothing changes it afterwards."""
+
+    template: str
+    base_dir: Path
+    dev: bool = False
+    dev_requested: bool = False
+    """Whether the app asked for dev mode (`numerous run` may have turned it off)."""
+    path_prefix: str = ""
+    theme_css: str | None = None
+    security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    limits: SessionLimits = field(default_factory=SessionLimits)
+    restore_state: bool = False
+    share_widgets: bool = False
+    login_template: str | None = None
+    public_routes: tuple[str, ...] | None = None
+    protected_routes: tuple[str, ...] | None = None
+
+
+Lifespan = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@dataclass(frozen=True)
+class Extension:
+    """What a capability (authentication, the agent API, ...) adds to an app."""
+
+    name: str
+    routes: Sequence[BaseRoute] = ()
+    middleware: Sequence[Middleware] = ()
+    """Innermost first: the first one wraps the routes, the last one wraps the others."""
+    lifespan: Lifespan | None = None
+    """Entered when the app starts, in install order; left when it stops, after its sessions."""
+    identify: Callable[[Identify], Identify] | None = None
+    """Narrows who owns a session: given the identify so far, returns the new one."""
+    scripts: Sequence[str] = ()
+    """Module scripts every page loads, as paths below the app's base."""
+    stylesheets: Sequence[str] = ()
+    """Stylesheets every page loads, as paths below the server's root."""
+    state: Any = None
+    """The extension's own object, for whoever asks `runtime.extension(name)`."""
+
+
+# --- who decides dev mode --------------------------------------------------------------------
+
+_serving_dev: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "numerous_serving_dev", default=None)
+
+
+@contextmanager
+def serving_mode(dev: bool | None) -> Iterator[None]:
+    """Apps created inside this block get dev mode `dev` whatever they ask for (None: theirs).
+
+    `numerous run` loads an app inside `serving_mode(False)`, `numerous dev` inside
+    `serving_mode(True)`, so an app's settings are right from the start instead of corrected
+    after it is built.
+    """
+    token = _serving_dev.set(dev)
+    try:
+        yield
+    finally:
+        _serving_dev.reset(token)
+
+
+def decide_dev(requested: bool) -> bool:
+    forced = _serving_dev.get()
+    return requested if forced is None else forced
+
+
+# --- the runtime ----------------------------------------------------------------------------
+
+
+class AppRuntime:
+    """Everything one app needs at run time: its settings, widgets builder and sessions, and
+    what its extensions contribute."""
+
+    def __init__(self, settings: AppSettings, builder: Builder) -> None:
+        self.settings = settings
+        self.templates = Templates(settings.base_dir, settings.template)
+        self.builder = builder
+        self.sessions = SessionManager(settings.limits, dev=settings.dev)
+        self.extensions: tuple[Extension, ...] = ()
+        self.identify: Identify = anonymous
+        self.draining = False
+        """Shutting down: new page loads are turned away so that they land elsewhere."""
+        self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
+        """Dev mode: widget values of a browser's previous session, by owner, to restore."""
+
+    @property
+    def dev(self) -> bool:
+        return self.settings.dev
+
+    @property
+    def security(self) -> SecurityPolicy:
+        return self.settings.security
+
+    @property
+    def base_dir(self) -> Path:
+        return self.settings.base_dir
+
+    @property
+    def theme_css(self) -> str | None:
+        return self.settings.theme_css
+
+    def add(self, extension: Extension) -> None:
+        """Take in an extension's contributions to sessions and pages (see NumerousApp.install
+        for its routes and middleware)."""
+        if self.extension(extension.name) is not None:
+            raise ValueError(f"the app already has the {extension.name} extension")
+        self.extensions = (*self.extensions, extension)
+        if extension.identify is not None:
+            self.identify = extension.identify(self.identify)
+
+    def extension(self, name: str) -> Any:
+        """The `state` of the extension called `name`, or None without one."""
+        for extension in self.extensions:
+            if extension.name == name:
+                return extension.state if extension.state is not None else extension
+        return None
+
+    @property
+    def scripts(self) -> list[str]:
+        return [path for extension in self.extensions for path in extension.scripts]
+
+    @property
+    def stylesheets(self) -> list[str]:
+        return [path for extension in self.extensions for path in extension.stylesheets]
+
+    async def open_session(self, identity: Identity, base: str) -> tuple[Session, dict[str, Any]]:
+        """Open a session for `identity` and wait until run_app() has built its widgets.
+
+        The one way a session is opened (page loads, the agent API, and so the test driver):
+        shared or private widgets and `restore_state` as the app says, values carried over a
+        dev-mode reload put back. Raises `AtCapacity` when the app is full and `AppError` when
+        run_app() fails; the session is closed again then.
+        """
+        session, built = self.sessions.create(self.builder, owner=identity.owner, base=base,
+                                              user=identity.user,
+                                              shared=self.settings.share_widgets)
+        session.restorable = self.settings.restore_state
+        try:
+            widgets = await built
+            carried = self.carried_values.pop(identity.owner, None)
+            if carried:
+                await session.call(lambda: session.restore_values(carried))
+        except BaseException:
+            self.sessions.close(session)
+            raise
+        return session, widgets
+
+    def base_css(self) -> Asset:
+        override = self.base_dir / "static" / "css" / "numerous-base.css"
+        path = override if override.is_file() else BUILTIN_STATIC_DIR / "numerous-base.css"
+        return _css_asset(path.read_bytes())
+
+    def theme(self) -> Asset:
+        return _css_asset((self.theme_css or "").encode())
+
+
+def _css_asset(body: bytes) -> Asset:
+    return Asset(body, "text/css; charset=utf-8", f'"{content_hash(body)}"')
+
+
+__all__ = ["AppError", "AppRuntime", "AppSettings", "Extension", "Identify", "Identity",
+           "anonymous", "decide_dev", "serving_mode"]
