@@ -343,11 +343,12 @@ function publicApi(parts, refresh) {
  */
 export function createAuth(options = {}) {
   const browser = browserParts(options);
+  // The timer fires only after a token is adopted, by when `refresh` exists.
+  const renewal = new RenewalTimer(browser.timers, browser.now, () => { refresh(); });
   /** @type {AuthParts} */
   const parts = { ...browser, endpoints: authEndpoints(browser.base, browser.fetch),
-    user: new SignedInUser(browser.events), renewal: null };
+    user: new SignedInUser(browser.events), renewal };
   const refresh = singleRefresh(parts);
-  parts.renewal = new RenewalTimer(browser.timers, browser.now, () => { refresh(); });
   return publicApi(parts, refresh);
 }
 
