@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { baseFromModuleUrl, createAuth, pageBase, refreshMargin } from "../../numerous/js/auth.js";
+import { RenewalTimer, SignedInUser, authEndpoints, baseFromModuleUrl, createAuth, pageBase,
+  refreshMargin } from "../../numerous/js/auth.js";
 
 const ann = { id: "ann", username: "ann", email: null, roles: ["editor"], is_admin: false };
 
@@ -48,6 +49,115 @@ describe("helpers", () => {
     expect(pageBase(document, "http://h/y/numerous/js/v/auth.js")).toBe("/x");
     document.body.innerHTML = "";
     expect(pageBase(document, "http://h/y/numerous/js/v/auth.js")).toBe("/y");
+  });
+});
+
+describe("authEndpoints", () => {
+  it("calls the auth API under the base, with cookies, never from a cache", async () => {
+    const { fetch, calls } = mockServer({ "GET /app/api/auth/me": [401, {}],
+      "POST /app/api/auth/refresh": [200, info(60)], "POST /app/api/auth/logout": [200, {}] });
+    const endpoints = authEndpoints("/app", fetch);
+    expect(await endpoints.me()).toBeNull(); // no access token
+    expect((await endpoints.refresh()).status).toBe(200);
+    await endpoints.logout();
+    expect(calls).toEqual([["GET", "/app/api/auth/me"], ["POST", "/app/api/auth/refresh"],
+      ["POST", "/app/api/auth/logout"]]);
+    for (const [, init] of fetch.mock.calls) {
+      expect(init).toMatchObject({ credentials: "same-origin", cache: "no-store" });
+    }
+  });
+});
+
+describe("SignedInUser", () => {
+  it("tells listeners and the page only when the user changes", () => {
+    const events = new EventTarget();
+    const dispatched = [];
+    events.addEventListener("numerous:auth", (e) => dispatched.push(e.detail?.id ?? null));
+    const user = new SignedInUser(events);
+    const heard = [];
+    const off = user.onChange((u) => heard.push(u?.id ?? null));
+    user.set(ann);
+    user.set({ ...ann }); // the same user again: a refresh
+    user.set(null);
+    user.set(null);
+    off();
+    user.set(ann);
+    expect(heard).toEqual(["ann", null]);
+    expect(dispatched).toEqual(["ann", null, "ann"]);
+  });
+
+  it("hands out copies, and a failing listener does not stop the others", () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const user = new SignedInUser(null);
+    const heard = vi.fn();
+    user.onChange(() => { throw new Error("listener bug"); });
+    user.onChange(heard);
+    user.set(ann);
+    expect(heard).toHaveBeenCalledWith(ann);
+    expect(error).toHaveBeenCalledWith("[numerous] auth listener", expect.any(Error));
+    user.context().roles.push("admin");
+    expect(user.context().roles).toEqual(["editor"]);
+  });
+});
+
+describe("RenewalTimer", () => {
+  function timer() {
+    const renew = vi.fn();
+    const renewal = new RenewalTimer(globalThis, () => Date.now(), renew);
+    return { renew, renewal };
+  }
+
+  it("renews a margin before the token's end, and knows how long it has left", async () => {
+    const { renew, renewal } = timer();
+    renewal.start(900);
+    expect(renewal.secondsLeft()).toBe(900);
+    await vi.advanceTimersByTimeAsync(830_000);
+    expect(renewal.isFresh()).toBe(true);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(renewal.isFresh()).toBe(false);
+    expect(renew).toHaveBeenCalledTimes(1);
+    expect(renewal.secondsLeft()).toBe(60);
+    renewal.start(900);
+    await vi.advanceTimersByTimeAsync(839_000);
+    expect(renew).toHaveBeenCalledTimes(1); // the new token's timer replaced the old one
+    renewal.stop();
+  });
+
+  it("retries with a growing back-off that a new token resets", async () => {
+    const { renew, renewal } = timer();
+    const at = [];
+    renew.mockImplementation(() => { at.push(Date.now()); renewal.retry(); });
+    const t0 = Date.now();
+    renewal.retry();
+    await vi.advanceTimersByTimeAsync(77_000);
+    expect(at.map((t) => t - t0)).toEqual([2000, 7000, 17_000, 47_000, 77_000]);
+    renewal.start(8);
+    renew.mockImplementation(() => {});
+    renewal.retry();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(renew).toHaveBeenCalledTimes(6);
+    renewal.stop();
+  });
+
+  it("after clear, no timer runs and no time is left", async () => {
+    const { renew, renewal } = timer();
+    renewal.start(900);
+    renewal.clear();
+    expect(renewal.secondsLeft()).toBe(0);
+    expect(renewal.isFresh()).toBe(false);
+    await vi.advanceTimersByTimeAsync(2_000_000);
+    expect(renew).not.toHaveBeenCalled();
+  });
+
+  it("takes another tab's token only when it lasts beyond the next margin", () => {
+    const { renewal } = timer();
+    expect(renewal.wouldLast(4)).toBe(true); // no lifetime seen yet: a quarter of its own
+    expect(renewal.wouldLast(0)).toBe(false);
+    renewal.start(900);
+    renewal.stop();
+    expect(renewal.wouldLast(121)).toBe(true);
+    expect(renewal.wouldLast(100)).toBe(false);
+    expect(renewal.wouldLast(undefined)).toBe(false);
   });
 });
 

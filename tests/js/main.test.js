@@ -194,6 +194,15 @@ describe("start", () => {
     expect(app.models.get("layout").get("width")).toBe("10px");
   });
 
+  it("warns when the page was made for another protocol version, and still connects", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    boot();
+    expect(warn).not.toHaveBeenCalled();
+    boot({ protocol: 99 });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/page protocol 99, client \d+/));
+    expect(WS.instances).toHaveLength(2);
+  });
+
   it("shows an error box for a widget key without a model", async () => {
     boot();
     await snapshot({ c1: state("Count", 0) });

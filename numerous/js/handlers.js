@@ -1,0 +1,114 @@
+// What the client does with each server message and each connection status (the `onMessage`
+// and `onStatus` of connection.js; docs/protocol.md lists the messages).
+
+import { initializeModels } from "./mount.js";
+import { MSG } from "./protocol.js";
+import { hideDevOverlay, hideSplash, showDevOverlay, showErrorModal } from "./ui.js";
+
+/**
+ * @typedef {object} Parts what the handlers act on, built by main.js's `start`
+ * @property {any} app the public client object (`window.numerous`)
+ * @property {(app: any) => void} resolveReady resolves `app.ready`
+ * @property {import("./sync.js").ModelSync} sync
+ * @property {import("./mount.js").WidgetMounts} mounts
+ * @property {ReturnType<typeof import("./recovery.js").createRecovery>} recovery
+ * @property {() => void} reload
+ * @property {Document} doc
+ */
+
+/**
+ * Call the handler for `msg.type`; an unknown type is only logged (a newer server), and a
+ * handler's failure is logged without stopping the messages after it.
+ * @param {Record<string, (msg: any, buffers: DataView[]) => unknown>} handlers
+ * @param {{type: string}} msg
+ * @param {DataView[]} buffers
+ */
+export function dispatch(handlers, msg, buffers) {
+  const handler = handlers[msg.type];
+  if (!handler) {
+    console.warn(`[numerous] unknown message type '${msg.type}'`);
+    return;
+  }
+  const result = handler(msg, buffers);
+  result?.catch?.((err) => console.error(`[numerous] handling '${msg.type}' failed`, err));
+}
+
+/**
+ * Log an `error` frame; in dev mode a callback's error also opens the error modal.
+ * @param {{code: string, message?: string, traceback?: string, id?: string}} msg
+ * @param {boolean} dev
+ * @param {Document} doc
+ */
+export function reportError(msg, dev, doc) {
+  const where = msg.id ? ` (widget ${msg.id})` : "";
+  console.error(`[numerous] ${msg.code}${where}: ${msg.message}`, msg.traceback ?? "");
+  if (msg.code === "callback_error" && dev) {
+    showErrorModal("Error in the app", msg.message ?? "", msg.traceback ?? "", doc);
+  }
+}
+
+/**
+ * The `ready` handler: the snapshot is complete, so bring the models in step, render the
+ * widgets not rendered yet and initialize every model. The first time, the page also starts
+ * keeping values for a recovery, drops its splash once the views are in, and is ready.
+ * @param {Parts} parts
+ * @returns {(msg: {widgets?: Record<string, string>, ack?: number}) => Promise<void>}
+ */
+export function readyHandler({ app, resolveReady, sync, mounts, recovery, doc }) {
+  return async (msg) => {
+    const widgets = msg.widgets ?? app.config.widgets;
+    const first = sync.ready(msg.ack ?? 0);
+    hideDevOverlay(doc);
+    const views = mounts.render(widgets);
+    initializeModels(app.manager, app.host);
+    if (!first) return;
+    recovery.track(widgets, app.manager);
+    await views;
+    hideSplash(doc);
+    doc.documentElement.dataset.numerousReady = "true";
+    resolveReady(app);
+  };
+}
+
+/**
+ * The handler of every server message type.
+ * @param {Parts} parts
+ * @returns {Record<string, (msg: any, buffers: DataView[]) => unknown>}
+ */
+export function messageHandlers(parts) {
+  const { app, sync, recovery, reload, doc } = parts;
+  return {
+    [MSG.OPEN]: (msg, buffers) => sync.open(msg, buffers),
+    [MSG.READY]: readyHandler(parts),
+    [MSG.UPDATE]: (msg, buffers) => sync.update(msg, buffers),
+    [MSG.CUSTOM]: (msg, buffers) => sync.custom(msg, buffers),
+    [MSG.CLOSE]: (msg) => sync.close(msg.id),
+    [MSG.ERROR]: (msg) => reportError(msg, app.config.dev, doc),
+    [MSG.SESSION_LOST]: (msg) => {
+      console.warn(`[numerous] session lost: ${msg.reason ?? ""}`);
+      recovery.lost();
+    },
+    [MSG.RELOAD]: () => { hideDevOverlay(doc); reload(); }, // dev mode: the app's code changed
+    [MSG.DEV_ERROR]: (msg) => showDevOverlay(msg.message ?? "", msg.traceback ?? "", doc),
+  };
+}
+
+/**
+ * The connection's status changes: a new snapshot begins, the session is lost, or a notice.
+ * @param {import("./sync.js").ModelSync} sync
+ * @param {{lost: () => void}} recovery
+ * @returns {(status: string, detail?: {code?: number}) => void}
+ */
+export function statusHandler(sync, recovery) {
+  return (status, detail) => {
+    if (status === "syncing") {
+      sync.begin();
+    } else if (status === "lost") {
+      recovery.lost();
+    } else if (status === "replaced") {
+      console.info("[numerous] a newer connection took this session over; this page stopped");
+    } else if (status === "waiting") {
+      console.info("[numerous] disconnected; reconnecting", detail?.code ?? "");
+    }
+  };
+}
