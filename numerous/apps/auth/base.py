@@ -66,7 +66,8 @@ class BaseAuthProvider(ABC):
     - `access_token_lifetime` / `refresh_token_lifetime`: seconds (15 minutes / 7 days).
     - `refresh_reuse_grace`: seconds during which a just-rotated refresh token may be presented
       again (two requests racing) without being treated as stolen; 0 by default.
-    - `login_limits`: failed logins allowed per username and per address (`LoginLimits`).
+    - `login_limits`: failed logins allowed per username from one address, and per address
+      (`LoginLimits`; docs/auth.md, Hardening).
     - `secure_cookies`: force the cookies' `Secure` flag on (or off); by default it is on for
       requests that came over https.
     """
