@@ -267,3 +267,34 @@ def test_the_env_provider_forgets_ended_sign_ins_once_their_access_tokens_expire
     monkeypatch.setattr(_refresh, "time", SimpleNamespace(time=lambda: later))
     asyncio.run(sign_in_and_out())
     assert len(store.ended) == 1, "expired ones are dropped as new ones come"
+
+
+def test_signing_out_with_only_the_access_cookie_ends_its_sign_in(
+        tmp_path: Path, served: Served) -> None:
+    client = served(make_app(tmp_path, env_provider()))
+    assert login(client, "ann").status_code == 200
+    thief = signed_in_copy(client, served)
+    client.cookies.delete("refresh_token", path="/api/auth")
+    assert "refresh_token" not in client.cookies
+    assert client.post("/api/auth/logout", json={}).status_code == 200
+    assert thief.get("/api/auth/me").status_code == 401
+
+
+async def test_a_refresh_racing_a_sign_out_hands_out_nothing() -> None:
+    provider = env_provider()
+    user = await provider.get_user("ann")
+    assert user is not None
+    pair = await provider.issue_tokens(user)
+    save = provider.save_refresh_token
+
+    async def signed_out_meanwhile(record: Any) -> None:
+        # The sign-out lands after the rotation revoked the old token, before it saves the
+        # new one: the family revocation cannot have reached the new token.
+        await provider.revoke(pair.refresh.token)
+        await save(record)
+
+    provider.save_refresh_token = signed_out_meanwhile  # type: ignore[method-assign]
+    assert await provider.refresh(pair.refresh.token) is None
+    provider.save_refresh_token = save  # type: ignore[method-assign]
+    records = list(provider._memory_store._records.values())
+    assert len(records) == 2 and all(not record.active for record in records)
