@@ -200,18 +200,11 @@ class AuthRoutes:
         if refused is not None:
             return refused
         found = await signed_in(request, self.provider)
-        token = request.cookies.get(REFRESH_COOKIE)
-        user = await self.provider.revoke(token) if token else None
-        sids = {self._sign_in_of(token)}
-        if found is not None:
-            user = found.user
-            if found.sid is not None and found.sid not in sids:
-                await self.provider.end_sign_in(found.sid, user.id)  # no refresh cookie here
-            sids.add(found.sid)
+        user, sids = await self._sign_out(found, request.cookies.get(REFRESH_COOKIE))
         if user is not None:
             browsers = {request.cookies.get(CLIENT_COOKIE, "")}
-            for sid in sids - {None}:
-                browsers.update(self.provider.sign_in_browsers.forget(str(sid)))
+            for sid in sids:
+                browsers.update(self.provider.sign_in_browsers.forget(sid))
             self._close_sessions(user.id, browsers, "You have signed out.")
             logger.info("user %r signed out", user.username)
         response: Response = (
@@ -220,6 +213,20 @@ class AuthRoutes:
                                   headers=_NO_STORE))
         clear_auth_cookies(response, request, self.provider)
         return response
+
+    async def _sign_out(self, found: SignedIn | None,
+                        refresh_token: str | None) -> tuple[User | None, set[str]]:
+        """End the sign-ins of the request's refresh and access tokens (one, as a rule; but a
+        request may carry only either). Returns whose they were and which ended."""
+        user = await self.provider.revoke(refresh_token) if refresh_token else None
+        sid = self._sign_in_of(refresh_token)
+        sids = {sid} if sid is not None else set()
+        if found is None:
+            return user, sids
+        if found.sid is not None and found.sid not in sids:
+            await self.provider.end_sign_in(found.sid, found.user.id)
+            sids.add(found.sid)
+        return found.user, sids
 
     async def _after_failed_refresh(self, token: str | None) -> None:
         """A refresh that ended its sign-in (its token was reused) closes the sessions that
