@@ -1,4 +1,4 @@
-"""The login limiter: failures per username and per address in a sliding window."""
+"""The login limiter: failures per username-and-address and per address in a sliding window."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ class Clock:
         return self.now
 
 
-def test_a_username_is_blocked_after_its_failures_until_the_window_passes() -> None:
+def test_a_username_is_blocked_at_an_address_after_its_failures_until_the_window_passes(
+        ) -> None:
     clock = Clock()
     limiter = LoginLimiter(LoginLimits(per_username=3, per_address=100, window=60), clock)
     for _ in range(3):
         assert limiter.retry_after("ann", "1.1.1.1") is None
         limiter.failed("ann", "1.1.1.1")
         clock.now += 1
-    wait = limiter.retry_after("ANN ", "2.2.2.2")
-    assert wait == 57, "the same username in another case and from elsewhere is blocked too"
-    assert limiter.retry_after("bob", "2.2.2.2") is None
+    wait = limiter.retry_after("ANN ", "1.1.1.1")
+    assert wait == 57, "the same username in another case is blocked too"
+    assert limiter.retry_after("ann", "2.2.2.2") is None, "from elsewhere it is not"
+    assert limiter.retry_after("bob", "1.1.1.1") is None
     clock.now += 56.5
     assert limiter.retry_after("ann", "1.1.1.1") == 1
     clock.now += 1
@@ -42,7 +44,7 @@ def test_an_address_is_blocked_after_failures_for_any_usernames() -> None:
 def test_success_clears_the_username_count() -> None:
     limiter = LoginLimiter(LoginLimits(per_username=2, per_address=100), Clock())
     limiter.failed("ann", "a")
-    limiter.succeeded("ann")
+    limiter.succeeded("ann", "a")
     limiter.failed("ann", "a")
     assert limiter.retry_after("ann", "a") is None
 

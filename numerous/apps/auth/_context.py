@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from starlette.requests import HTTPConnection
 
+from .._client import client_token
 from ._http import ACCESS_COOKIE, SETTINGS_KEY
 from .base import BaseAuthProvider
 from .models import User
@@ -24,6 +25,8 @@ class SignedIn:
     user: User
     expires_at: int
     """When the access token this request carried runs out (Unix time)."""
+    sid: str | None = None
+    """The sign-in the access token belongs to (None in a token from an older version)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,9 @@ class AuthSettings:
 
 
 async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedIn | None:
-    """The active user of the request's access token, looked up once per request."""
+    """The active user of the request's access token, looked up once per request. The
+    browser it came from is noted for the token's sign-in, so that ending the sign-in can
+    close that browser's sessions."""
     cached = conn.scope.get(_SCOPE_KEY, _UNSET)
     if cached is not _UNSET:
         return cast("SignedIn | None", cached)
@@ -50,7 +55,10 @@ async def signed_in(conn: HTTPConnection, provider: BaseAuthProvider) -> SignedI
     if claims is not None:
         user = await provider.user_for_claims(claims)
         if user is not None:
-            result = SignedIn(user, claims["exp"])
+            result = SignedIn(user, claims["exp"], claims["sid"])
+            browser = client_token(conn)
+            if browser and claims["sid"] is not None:
+                provider.sign_in_browsers.seen(claims["sid"], browser)
     conn.scope[_SCOPE_KEY] = result
     return result
 

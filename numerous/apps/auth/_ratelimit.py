@@ -1,15 +1,24 @@
-"""Login attempt limits per username and per client address, against password guessing.
+"""Login attempt limits per username-and-address and per address, against password guessing.
 
-Failed logins are counted in a sliding window. Once a username or an address has too many,
-further attempts are refused with 429 and `Retry-After` before any password is checked, so a
-blocked attacker learns nothing and costs no hashing. An attempt counts as failed from the
-moment it is admitted (`begin`) until its password proves right, so attempts sent in parallel
-cannot all pass the check before the first failure is recorded. Memory is bounded: the oldest
-keys are dropped first.
+Failed logins are counted in a sliding window, under two keys: the username *from one address*,
+and the address whatever the username. Once either has too many, further attempts are refused
+with 429 and `Retry-After` before any password is checked, so a blocked attacker learns nothing
+and costs no hashing.
+
+There is deliberately no count per username alone: anyone who knows a username could then lock
+its owner out (five wrong passwords from anywhere, then one a minute), and the owner, signing in
+from their own address, would be refused with the right password. Failures from other addresses
+never count against the owner's. IPv6 addresses are counted per /64 network, the block one
+subscriber usually gets, so one attacker cannot make up a fresh address for every guess.
+
+An attempt counts as failed from the moment it is admitted (`begin`) until its password proves
+right, so attempts sent in parallel cannot all pass the check before the first failure is
+recorded. Memory is bounded: the oldest keys are dropped first.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict, deque
@@ -22,7 +31,9 @@ class LoginLimits:
     """How many failed logins are allowed within `window` seconds."""
 
     per_username: int = 5
+    """Failed logins for one username from one address (IPv6: one /64 network)."""
     per_address: int = 20
+    """Failed logins from one address, for any usernames."""
     window: float = 300.0
     max_keys: int = 50_000
 
@@ -36,7 +47,7 @@ class LoginLimiter:
 
     def retry_after(self, username: str, address: str) -> int | None:
         """Seconds until an attempt is allowed again, or None if it is allowed now."""
-        waits = [self._wait(_user_key(username), self.limits.per_username),
+        waits = [self._wait(_user_key(username, address), self.limits.per_username),
                  self._wait(_address_key(address), self.limits.per_address)]
         longest = max(waits)
         return math.ceil(longest) if longest > 0 else None
@@ -51,18 +62,18 @@ class LoginLimiter:
 
     def failed(self, username: str, address: str) -> None:
         now = self._clock()
-        for key in (_user_key(username), _address_key(address)):
+        for key in (_user_key(username, address), _address_key(address)):
             stamps = self._failures.pop(key, None) or deque()
             stamps.append(now)
             self._failures[key] = stamps
         while len(self._failures) > self.limits.max_keys:
             self._failures.popitem(last=False)
 
-    def succeeded(self, username: str, address: str | None = None) -> None:
-        """A correct password clears the username's count; an attempt admitted by `begin`
-        from `address` no longer counts against it (its earlier failures still do)."""
-        self._failures.pop(_user_key(username), None)
-        stamps = self._failures.get(_address_key(address)) if address is not None else None
+    def succeeded(self, username: str, address: str) -> None:
+        """A correct password clears the username's count at `address`; the attempt admitted
+        by `begin` no longer counts against the address (its earlier failures still do)."""
+        self._failures.pop(_user_key(username, address), None)
+        stamps = self._failures.get(_address_key(address))
         if stamps:
             stamps.pop()
 
@@ -81,9 +92,22 @@ class LoginLimiter:
         return stamps[len(stamps) - allowed] - cutoff
 
 
-def _user_key(username: str) -> str:
-    return "u:" + username.strip().casefold()[:256]
+def _user_key(username: str, address: str) -> str:
+    return f"u:{_network(address)} {username.strip().casefold()[:256]}"
 
 
 def _address_key(address: str) -> str:
-    return "a:" + address
+    return "a:" + _network(address)
+
+
+def _network(address: str) -> str:
+    """The address, or for IPv6 its /64 network (an IPv4 address in IPv6 form: itself)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.IPv6Network((parsed, 64), strict=False))

@@ -6,7 +6,7 @@
 | `POST /api/auth/login` | a form (redirects to `next`) or JSON (answers with the user) |
 | `POST /api/auth/refresh` | rotate the refresh token, new access token (JSON) |
 | `GET /api/auth/refresh?next=` | the same for a page load, then on to `next` |
-| `POST /api/auth/logout` | revoke, clear the cookies, end this browser's sessions |
+| `POST /api/auth/logout` | end the sign-in, clear the cookies, close its sessions |
 | `GET /api/auth/me` | the user and when the access token runs out |
 | `GET /api/auth/check` | whether the request is signed in |
 
@@ -185,6 +185,7 @@ class AuthRoutes:
         token = request.cookies.get(REFRESH_COOKIE)
         result = await self.provider.refresh(token) if token else None
         if result is None:
+            await self._after_failed_refresh(token)
             response: Response = (
                 RedirectResponse(f"{base}/login?next={quote(next_url, safe='')}&expired=1",
                                  status_code=303, headers=_NO_STORE) if navigation
@@ -204,11 +205,12 @@ class AuthRoutes:
         if refused is not None:
             return refused
         found = await signed_in(request, self.provider)
-        token = request.cookies.get(REFRESH_COOKIE)
-        user = await self.provider.revoke(token) if token else None
-        user = found.user if found is not None else user
+        user, sids = await self._sign_out(found, request.cookies.get(REFRESH_COOKIE))
         if user is not None:
-            self._end_sessions(user, client_token(request))
+            browsers = {client_token(request)}
+            for sid in sids:
+                browsers.update(self.provider.sign_in_browsers.forget(sid))
+            self._close_sessions(user.id, browsers, "You have signed out.")
             logger.info("user %r signed out", user.username)
         response: Response = (
             JSONResponse({"ok": True}, headers=_NO_STORE) if json_mode
@@ -217,14 +219,42 @@ class AuthRoutes:
         clear_auth_cookies(response, request, self.provider)
         return response
 
-    def _end_sessions(self, user: User, client_token: str) -> None:
-        """Close this browser's sessions of the user: a page left open stops working."""
-        if not client_token:
+    async def _sign_out(self, found: SignedIn | None,
+                        refresh_token: str | None) -> tuple[User | None, set[str]]:
+        """End the sign-ins of the request's refresh and access tokens (one, as a rule; but a
+        request may carry only either). Returns whose they were and which ended."""
+        user = await self.provider.revoke(refresh_token) if refresh_token else None
+        sid = self._sign_in_of(refresh_token)
+        sids = {sid} if sid is not None else set()
+        if found is None:
+            return user, sids
+        if found.sid is not None and found.sid not in sids:
+            await self.provider.end_sign_in(found.sid, found.user.id)
+            sids.add(found.sid)
+        return found.user, sids
+
+    async def _after_failed_refresh(self, token: str | None) -> None:
+        """A refresh that ended its sign-in (its token was reused) closes the sessions that
+        sign-in has open here, in every browser it was used from."""
+        claims = self.provider.tokens.verify(token, "refresh") if token else None
+        sid = claims["sid"] if claims is not None else None
+        if claims is None or sid is None or not await self.provider.sign_in_ended(sid):
             return
-        owner = owner_for(user, client_token)
+        browsers = set(self.provider.sign_in_browsers.forget(sid))
+        self._close_sessions(claims["sub"], browsers,
+                             "Your sign-in was ended for safety. Please sign in again.")
+
+    def _sign_in_of(self, refresh_token: str | None) -> str | None:
+        claims = self.provider.tokens.verify(refresh_token, "refresh") if refresh_token else None
+        return claims["sid"] if claims is not None else None
+
+    def _close_sessions(self, user_id: str, browsers: set[str], reason: str) -> None:
+        """Close the user's sessions in these browsers: a page left open stops working, also
+        in a browser the sign-in's cookies were copied to."""
+        owners = {f"{owner_prefix(user_id)}{browser}" for browser in browsers if browser}
         for session in self.sessions:
-            if session.owner == owner:
-                self.sessions.close(session, "You have signed out.")
+            if session.owner in owners:
+                self.sessions.close(session, reason)
 
     # --- who am I -----------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 Verification names its one algorithm explicitly, so `alg: none` and any other algorithm are
 refused, and it checks the signature, the expiry and the token's `type`, so a refresh token
-can never stand in for an access token or the other way round.
+can never stand in for an access token or the other way round. Each token names its sign-in
+(`sid`, the refresh-token family born at one login), so that signing out ends every token of
+that sign-in, and only those.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class Claims(TypedDict):
     from one issued just after it."""
     exp: int
     jti: str
+    sid: str | None
+    """The sign-in the token belongs to (its refresh-token family); None in a token issued
+    without one (by an older version), which then ends only when it expires."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,15 @@ class TokenIssuer:
         self.access_lifetime = max(1, int(access_lifetime))
         self.refresh_lifetime = max(1, int(refresh_lifetime))
 
-    def issue(self, user: User, kind: TokenType, now: float | None = None) -> IssuedToken:
+    def issue(self, user: User, kind: TokenType, now: float | None = None, *,
+              sid: str | None = None) -> IssuedToken:
         issued = time.time() if now is None else now
         lifetime = self.access_lifetime if kind == "access" else self.refresh_lifetime
         claims: Claims = {"sub": user.id, "username": user.username, "type": kind,
                           "iat": round(issued, 3), "exp": int(issued) + lifetime,
-                          "jti": secrets.token_urlsafe(16)}
-        token = jwt.encode(dict(claims), self._secret, algorithm=ALGORITHM)
+                          "jti": secrets.token_urlsafe(16), "sid": sid}
+        payload = {name: value for name, value in claims.items() if value is not None}
+        token = jwt.encode(payload, self._secret, algorithm=ALGORITHM)
         return IssuedToken(token, claims["jti"], claims["exp"])
 
     def verify(self, token: str, kind: TokenType) -> Claims | None:
@@ -81,8 +88,12 @@ class TokenIssuer:
             return None
         if not all(isinstance(payload.get(k), str) for k in ("sub", "username", "jti")):
             return None
+        sid = payload.get("sid")
+        if sid is not None and not isinstance(sid, str):
+            return None
         return Claims(sub=payload["sub"], username=payload["username"], type=kind,
-                      iat=float(payload["iat"]), exp=int(payload["exp"]), jti=payload["jti"])
+                      iat=float(payload["iat"]), exp=int(payload["exp"]), jti=payload["jti"],
+                      sid=sid)
 
 
 _generated_secret: str | None = None

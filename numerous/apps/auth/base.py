@@ -27,7 +27,7 @@ from functools import cached_property
 from typing import Protocol, Self
 
 from ._ratelimit import LoginLimiter, LoginLimits
-from ._refresh import MemoryRefreshStore, RefreshTokenRecord
+from ._refresh import MemoryRefreshStore, RefreshTokenRecord, SignInBrowsers
 from ._tokens import Claims, IssuedToken, TokenIssuer, generated_secret
 from .models import AuthResult, User
 
@@ -43,6 +43,17 @@ _memory_stores: dict[str, MemoryRefreshStore] = {}
 class TokenPair:
     access: IssuedToken
     refresh: IssuedToken
+
+
+@dataclass(frozen=True)
+class TokenStanding:
+    """What the check of every signed-in request needs to know besides the token itself."""
+
+    user: User | None
+    revoked_at: float | None = None
+    """When the user was last signed out everywhere (`revoke_user_tokens`), if ever."""
+    sign_in_ended: bool = False
+    """Whether the token's sign-in was ended (signed out, or its refresh token reused)."""
 
 
 class AuthProvider(Protocol):
@@ -66,7 +77,8 @@ class BaseAuthProvider(ABC):
     - `access_token_lifetime` / `refresh_token_lifetime`: seconds (15 minutes / 7 days).
     - `refresh_reuse_grace`: seconds during which a just-rotated refresh token may be presented
       again (two requests racing) without being treated as stolen; 0 by default.
-    - `login_limits`: failed logins allowed per username and per address (`LoginLimits`).
+    - `login_limits`: failed logins allowed per username from one address, and per address
+      (`LoginLimits`; docs/auth.md, Hardening).
     - `secure_cookies`: force the cookies' `Secure` flag on (or off); by default it is on for
       requests that came over https.
     """
@@ -145,16 +157,25 @@ class BaseAuthProvider(ABC):
         return await self.user_for_claims(claims) if claims is not None else None
 
     async def user_for_claims(self, claims: Claims) -> User | None:
-        """The user a verified access token stands for, or None: unknown, disabled, or signed
-        out everywhere (`revoke_user_tokens`: a new password, say) after it was issued."""
-        user, revoked = await self.user_and_revocation(claims["sub"])
-        if user is None or not user.is_active:
+        """The user a verified access token stands for, or None: unknown, disabled, signed
+        out everywhere (`revoke_user_tokens`: a new password, say) after it was issued, or
+        its sign-in ended (`end_sign_in`: signed out, or its refresh token reused)."""
+        standing = await self.token_standing(claims["sub"], claims["sid"])
+        user, revoked = standing.user, standing.revoked_at
+        if user is None or not user.is_active or standing.sign_in_ended:
             return None
         if revoked is None:
             return user
         # `iat` is rounded to the millisecond: a token issued after the revocation always
         # passes; one issued within the same millisecond before it may too.
         return None if claims["iat"] < math.floor(revoked * 1000) / 1000 else user
+
+    async def token_standing(self, user_id: str, sid: str | None) -> TokenStanding:
+        """`user_and_revocation` and `sign_in_ended` together: every signed-in request asks
+        for all three, so a provider with a database answers them with one query."""
+        user, revoked = await self.user_and_revocation(user_id)
+        ended = sid is not None and await self.sign_in_ended(sid)
+        return TokenStanding(user, revoked, ended)
 
     async def user_and_revocation(self, user_id: str) -> tuple[User | None, float | None]:
         """`get_user` and `tokens_revoked_at` together: every signed-in request asks for both,
@@ -189,6 +210,16 @@ class BaseAuthProvider(ABC):
     async def revoke_token_family(self, family: str) -> None:
         await self._memory_store.revoke_family(family)
 
+    async def record_ended_sign_in(self, sid: str, user_id: str, until: float) -> None:
+        """Remember that the sign-in `sid` of `user_id` has ended, at least until `until`
+        (when the last access token it issued expires). A provider with storage of its own
+        keeps it there, so that every process sharing it refuses those tokens."""
+        await self._memory_store.end_sign_in(sid, until)
+
+    async def sign_in_ended(self, sid: str) -> bool:
+        """Whether `record_ended_sign_in` recorded `sid` (and its time has not yet passed)."""
+        return await self._memory_store.sign_in_ended(sid)
+
     async def revoke_user_tokens(self, user_id: str) -> None:
         """Sign a user out everywhere: their refresh tokens are revoked, the access tokens they
         hold are refused from now on (`tokens_revoked_at`), and their open sessions end
@@ -198,6 +229,12 @@ class BaseAuthProvider(ABC):
         self.end_sessions(user_id)
 
     # --- the sessions of the apps this provider protects -----------------------------------
+
+    @cached_property
+    def sign_in_browsers(self) -> SignInBrowsers:
+        """Which browsers each sign-in was used from (in this process), for closing the
+        sessions of a sign-in that ends."""
+        return SignInBrowsers()
 
     @cached_property
     def _session_enders(self) -> list[Callable[[str], None]]:
@@ -224,14 +261,25 @@ class BaseAuthProvider(ABC):
         return result
 
     async def issue_tokens(self, user: User, family: str | None = None) -> TokenPair:
-        """A new access token and a new refresh token (recorded), for `user`."""
-        refresh = self.tokens.issue(user, "refresh")
-        return await self._record_pair(user, family or secrets.token_urlsafe(16), refresh)
+        """A new access token and a new refresh token (recorded), for `user`: a new sign-in,
+        unless `family` names an existing one."""
+        family = family or secrets.token_urlsafe(16)
+        refresh = self.tokens.issue(user, "refresh", sid=family)
+        return await self._record_pair(user, family, refresh)
 
     async def _record_pair(self, user: User, family: str, refresh: IssuedToken) -> TokenPair:
         await self.save_refresh_token(RefreshTokenRecord(
             jti=refresh.jti, family=family, user_id=user.id, expires_at=refresh.expires_at))
-        return TokenPair(self.tokens.issue(user, "access"), refresh)
+        return TokenPair(self.tokens.issue(user, "access", sid=family), refresh)
+
+    async def end_sign_in(self, sid: str, user_id: str) -> None:
+        """End one sign-in (a refresh-token family): its access tokens are refused from the
+        next request on, on every instance sharing the provider's store, and its refresh
+        tokens are revoked. Its record is kept for as long as an access token it issued may
+        still be unexpired. (The routes close its open sessions in this process.)"""
+        until = time.time() + self.tokens.access_lifetime
+        await self.record_ended_sign_in(sid, user_id, until)
+        await self.revoke_token_family(sid)
 
     async def refresh(self, refresh_token: str) -> tuple[User, TokenPair] | None:
         """Rotate a refresh token: the old one is revoked and a new pair issued in its family.
@@ -248,28 +296,34 @@ class BaseAuthProvider(ABC):
         if user is None or not user.is_active:
             await self.revoke_token_family(record.family)
             return None
-        refresh = self.tokens.issue(user, "refresh")
+        refresh = self.tokens.issue(user, "refresh", sid=record.family)
         if not await self.revoke_refresh_token(record.jti, replaced_by=refresh.jti):
             current = await self.load_refresh_token(record.jti)
             if current is None or not self._within_grace(current):
                 logger.warning("a revoked refresh token of user %r was presented again; every "
                                "token of that sign-in is revoked", user.username)
-                await self.revoke_token_family(record.family)
+                await self.end_sign_in(record.family, user.id)
                 return None
-        return user, await self._record_pair(user, record.family, refresh)
+        pair = await self._record_pair(user, record.family, refresh)
+        if await self.sign_in_ended(record.family):
+            # Signed out while this rotation ran: its new refresh token may have been saved
+            # after the family was revoked, so revoke it again and hand out nothing.
+            await self.revoke_token_family(record.family)
+            return None
+        return user, pair
 
     def _within_grace(self, record: RefreshTokenRecord) -> bool:
         return (record.replaced_by is not None and record.revoked_at is not None
                 and time.time() - record.revoked_at <= self.refresh_reuse_grace)
 
     async def revoke(self, refresh_token: str) -> User | None:
-        """Sign out: revoke the refresh token's whole family. Returns whose it was."""
+        """Sign out: end the refresh token's sign-in (`end_sign_in`). Returns whose it was."""
         claims = self.tokens.verify(refresh_token, "refresh")
         if claims is None:
             return None
         record = await self.load_refresh_token(claims["jti"])
         if record is not None and record.user_id == claims["sub"]:
-            await self.revoke_token_family(record.family)
+            await self.end_sign_in(record.family, record.user_id)
         return await self.get_user(claims["sub"])
 
     # --- who may use an app -----------------------------------------------------------------
@@ -283,7 +337,7 @@ class BaseAuthProvider(ABC):
         with different rules.
         """
         for name in ("jwt_secret", "tokens", "login_limiter", "_memory_store",
-                     "_session_enders"):
+                     "_session_enders", "sign_in_browsers"):
             getattr(self, name)  # settle shared state before copying, so copies share it
         clone = copy.copy(self)
         clone.required_roles = tuple(roles)

@@ -1,7 +1,9 @@
 """The tables of DatabaseAuthProvider, and the engines that reach them.
 
 Tables are SQLAlchemy Core: one for users, one for refresh token records (ids only, never
-tokens), one for when each user was last signed out everywhere. A name prefix (and, on PostgreSQL, a schema) lets several apps or test runs share a
+tokens), one for when each user was last signed out everywhere, and one for sign-ins that
+ended (signed out, or a refresh token reused) while their access tokens may still be
+presented. A name prefix (and, on PostgreSQL, a schema) lets several apps or test runs share a
 database.
 
 Connections are pooled only on the event loop that serves the app (between the app's start-up
@@ -54,6 +56,13 @@ class Tables:
             f"{prefix}revocations", self.metadata,
             sa.Column("user_id", sa.String(64), primary_key=True),
             sa.Column("revoked_at", sa.Float, nullable=False),
+        )
+        self.ended_sign_ins = sa.Table(
+            f"{prefix}ended_sign_ins", self.metadata,
+            sa.Column("sid", sa.String(64), primary_key=True),
+            sa.Column("user_id", sa.String(64), nullable=False, index=True),
+            sa.Column("ended_at", sa.Float, nullable=False),
+            sa.Column("expires_at", sa.Float, nullable=False, index=True),
         )
 
 

@@ -7,7 +7,8 @@
 Tables are created on first use. Passwords are hashed with argon2id (pwdlib); bcrypt hashes
 imported from elsewhere still verify and are replaced by argon2id at the next login. Refresh
 tokens are recorded by id, so signing out, disabling a user or changing a password revokes
-them, and a refresh token presented twice revokes its whole sign-in.
+them, and a refresh token presented twice revokes its whole sign-in. A sign-in that ended is
+recorded too, so its access tokens are refused at once by every instance sharing the database.
 Needs `pip install 'numerous-apps[auth-db]'`.
 """
 
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .._refresh import RefreshTokenRecord
-from ..base import INVALID_CREDENTIALS, BaseAuthProvider
+from ..base import INVALID_CREDENTIALS, BaseAuthProvider, TokenStanding
 from ..models import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -182,8 +183,8 @@ class DatabaseAuthProvider(BaseAuthProvider):
     async def delete_user(self, user_id: str) -> bool:
         tokens, users = self.tables.refresh_tokens, self.tables.users
         await self._execute(sa.delete(tokens).where(tokens.c.user_id == user_id))
-        revocations = self.tables.revocations
-        await self._execute(sa.delete(revocations).where(revocations.c.user_id == user_id))
+        for table in (self.tables.revocations, self.tables.ended_sign_ins):
+            await self._execute(sa.delete(table).where(table.c.user_id == user_id))
         result = await self._execute(sa.delete(users).where(users.c.id == user_id))
         self.end_sessions(user_id)
         return bool(result.rowcount)
@@ -261,23 +262,55 @@ class DatabaseAuthProvider(BaseAuthProvider):
         return (await self.user_and_revocation(user_id))[1]
 
     async def user_and_revocation(self, user_id: str) -> tuple[User | None, float | None]:
+        standing = await self.token_standing(user_id, None)
+        return standing.user, standing.revoked_at
+
+    async def token_standing(self, user_id: str, sid: str | None) -> TokenStanding:
+        """The user, their revocation and whether `sid` ended: one query, two outer joins."""
         users, revocations = self.tables.users, self.tables.revocations
-        query = (sa.select(users, revocations.c.revoked_at)
-                 .select_from(users.outerjoin(revocations, revocations.c.user_id == users.c.id))
+        ended = self.tables.ended_sign_ins
+        ended_here = (sa.and_(ended.c.sid == sid, ended.c.user_id == users.c.id)
+                      if sid is not None else sa.false())
+        query = (sa.select(users, revocations.c.revoked_at,
+                           ended.c.expires_at.label("sign_in_ended_until"))
+                 .select_from(users.outerjoin(revocations, revocations.c.user_id == users.c.id)
+                              .outerjoin(ended, ended_here))
                  .where(users.c.id == user_id))
         rows = await self._rows(query)
         if not rows:
-            return None, None
-        revoked = rows[0].revoked_at
-        return _user(rows[0]), (float(revoked) if revoked is not None else None)
+            return TokenStanding(None)
+        row = rows[0]
+        until = row.sign_in_ended_until
+        return TokenStanding(_user(row),
+                             float(row.revoked_at) if row.revoked_at is not None else None,
+                             until is not None and until > time.time())
 
-    async def purge_expired_tokens(self) -> int:
-        """Delete records of refresh tokens that have expired; returns how many."""
+    async def record_ended_sign_in(self, sid: str, user_id: str, until: float) -> None:
+        ended = self.tables.ended_sign_ins
+        try:
+            await self._execute(sa.insert(ended).values(sid=sid, user_id=user_id,
+                                                        ended_at=time.time(), expires_at=until))
+        except IntegrityError:  # ended twice (a sign-out racing a reuse): keep the later end
+            await self._execute(sa.update(ended).where(ended.c.sid == sid,
+                                                       ended.c.expires_at < until)
+                                .values(expires_at=until))
+
+    async def sign_in_ended(self, sid: str) -> bool:
+        ended = self.tables.ended_sign_ins
+        rows = await self._rows(sa.select(ended.c.sid).where(
+            ended.c.sid == sid, ended.c.expires_at > time.time()))
+        return bool(rows)
+
+    async def purge_expired_tokens(self, now: float | None = None) -> int:
+        """Delete the records of refresh tokens that have expired, and of ended sign-ins
+        whose access tokens have all expired; returns how many."""
         self._last_purge = time.time()
-        tokens = self.tables.refresh_tokens
-        result = await self._execute(sa.delete(tokens).where(
-            tokens.c.expires_at < self._last_purge))
-        return int(result.rowcount)
+        cutoff = self._last_purge if now is None else now
+        purged = 0
+        for table in (self.tables.refresh_tokens, self.tables.ended_sign_ins):
+            result = await self._execute(sa.delete(table).where(table.c.expires_at < cutoff))
+            purged += int(result.rowcount)
+        return purged
 
 
 async def _lock_for_creation(conn: Any) -> None:

@@ -6,8 +6,10 @@
         {"username": "ann", "password": "annpass123", "roles": ["viewer"]}]'
 
 Passwords are hashed (scrypt) when the provider is created and the plain text is not kept.
-Refresh tokens are kept in memory: a restart signs everyone out when their access token runs
-out. For many users, user management or several server processes, use DatabaseAuthProvider.
+Refresh tokens, and the sign-ins that were signed out, are kept in memory: a restart signs
+everyone out when their access token runs out, and a sign-out holds at once only in this
+process. For many users, user management or several server processes, use
+DatabaseAuthProvider.
 """
 
 from __future__ import annotations
