@@ -48,7 +48,7 @@ def guarded(session: Session, fn: Callable[[], object], what: str) -> Callable[[
     def run() -> None:
         try:
             fn()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the app's error, shown on its page
             report(session, exc, what)
     return run
 

@@ -133,7 +133,7 @@ class CachedFunction(Generic[P, R]):
                 flight = self._flights[key] = _Flight()
         if not leader:
             return flight.result()  # type: ignore[no-any-return]
-        return self._compute(key, flight, args, kwargs)  # type: ignore[arg-type]
+        return self._compute(key, flight, args, kwargs)
 
     def _compute(self, key: Key, flight: _Flight, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> R:

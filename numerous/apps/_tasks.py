@@ -285,7 +285,7 @@ def start_task(fn: Callable[Concatenate[Task[R], P], R], *args: Any,
     cancelled when it ends.
     """
     session = bg.session_or_current(session, "start_task()")
-    key = key or getattr(fn, "__qualname__", repr(fn))
+    key = key or str(getattr(fn, "__qualname__", repr(fn)))
     callbacks = _Callbacks(on_progress, on_done, on_error, on_cancel)
     task: Task[R] = Task(session, key, lambda t: fn(t, *args, **kwargs), callbacks)
     tasks: _SessionTasks = _TASKS.get(session)
@@ -308,14 +308,15 @@ class TaskFunction(Generic[P, R]):
         self.options = options
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Task[R]:
-        return start_task(self.fn, *args, **self.options, **kwargs)
+        options: dict[str, Any] = {**self.options, **kwargs}
+        return start_task(self.fn, *args, **options)
 
     def running(self, session: Session | None = None) -> Task[R] | None:
         """The run of this task going on in the session (the current one by default)."""
         session = session or bg.session_or_current(None, "running()")
         tasks = _TASKS.peek(session)
         key = self.options.get("key") or self.fn.__qualname__
-        return tasks.running.get(key) if tasks is not None else None  # type: ignore[no-any-return]
+        return tasks.running.get(key) if tasks is not None else None
 
 
 def task(*, on_progress: Callable[[float | None, str], object] | None = None,

@@ -92,7 +92,7 @@ class Timer:
                 return
             self.runs += 1
             self.fn()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the app's error, shown on its page
             self.cancel()
             bg.report(self._session, exc, f"timer {getattr(self.fn, '__qualname__', '')}")
         finally:
