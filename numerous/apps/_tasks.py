@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
-import traceback
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
@@ -171,7 +170,6 @@ class Task(Generic[R]):
                 pass
             except Exception as exc:  # noqa: BLE001 - handed to the page or to on_error
                 self.error = exc
-                self._traceback = traceback.format_exc()
         self.state = ("cancelled" if self._cancel.is_set() else
                       "failed" if self.error is not None else "done")
         bg.on_session_thread(self._session, self._finish, f"task {self.key}")

@@ -35,7 +35,7 @@ class Panel(anywidget.AnyWidget):
 
 
 def build(tmp_path: Path, work: Any, *, dev: bool = True, keyed: bool = False,
-          **options: Any) -> Any:
+          shared: bool = False, **options: Any) -> Any:
     """An app whose panel starts `work(task, n)` when `start` is set to n, and cancels the
     latest run when `cancel` changes. `clicks` is answered in `echo` by a plain callback."""
     def run_app() -> dict[str, Any]:
@@ -62,7 +62,8 @@ def build(tmp_path: Path, work: Any, *, dev: bool = True, keyed: bool = False,
         return {"panel": panel}
 
     (tmp_path / "index.html.j2").write_text("<main>{{ panel }}</main>")
-    return create_app("index.html.j2", app_generator=run_app, base_dir=tmp_path, dev=dev)
+    return create_app("index.html.j2", app_generator=run_app, base_dir=tmp_path, dev=dev,
+                      share_widgets=shared)
 
 
 def test_a_five_second_task_leaves_the_page_responsive(tmp_path: Path) -> None:
@@ -291,3 +292,22 @@ def test_the_decorator_starts_a_run_per_call_and_knows_the_running_one(tmp_path:
 def test_starting_a_task_outside_a_session_says_why() -> None:
     with pytest.raises(RuntimeError, match="needs a session"):
         start_task(lambda t: None)
+
+
+
+def test_with_shared_widgets_a_task_reports_to_every_page_and_errors_to_its_own(
+        tmp_path: Path) -> None:
+    def work(task: Task[int], n: int) -> int:
+        if n == 13:
+            raise ValueError("unlucky")
+        task.progress(0.5, "half")
+        return n * 2
+
+    with AppDriver(build(tmp_path, work, shared=True)) as driver:
+        first, second = driver.open_session(), driver.open_session()
+        first.set("panel", start=21)
+        second.wait_for("panel", result="done: 42", message="half")
+        second.set("panel", start=13)
+        assert second.wait_for_error("callback_error")["message"] == "ValueError: unlucky"
+        first.settle()
+        assert first.errors == []
