@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 P = ParamSpec("P")
@@ -39,6 +40,9 @@ class Backend(Protocol):
 
     def clear(self, name: str) -> None:
         """Forget every key of the function `name`."""
+
+    # Optional: `lock(name, key)`, a context manager held while a missing key is computed,
+    # for single-flight across processes (see RedisBackend.lock).
 
 
 class MemoryBackend:
@@ -138,11 +142,12 @@ class CachedFunction(Generic[P, R]):
     def _compute(self, key: Key, flight: _Flight, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> R:
         try:
-            # Another thread may have stored the key between our miss and our flight.
-            value = self.backend.get(self.name, key)
-            if value is MISSING:
-                value = self.fn(*args, **kwargs)
-                self.backend.set(self.name, key, value, self.ttl, self.maxsize)
+            with self._exclusive(key):
+                # Another thread, or another instance, may have stored the key meanwhile.
+                value = self.backend.get(self.name, key)
+                if value is MISSING:
+                    value = self.fn(*args, **kwargs)
+                    self.backend.set(self.name, key, value, self.ttl, self.maxsize)
             flight.value = value
             return value  # type: ignore[no-any-return]
         except BaseException as exc:
@@ -152,6 +157,11 @@ class CachedFunction(Generic[P, R]):
             with self._lock:
                 del self._flights[key]
             flight.done.set()
+
+    def _exclusive(self, key: Key) -> AbstractContextManager[object]:
+        """Single-flight across processes, for a backend that offers it (Redis does)."""
+        lock = getattr(self.backend, "lock", None)
+        return lock(self.name, key) if lock is not None else nullcontext()
 
     def key(self, *args: Any, **kwargs: Any) -> Key:
         """The cache key of a call: its arguments, which must be hashable."""

@@ -5,6 +5,10 @@ whoever can write to the Redis database can make the app run code: use a Redis t
 app's instances can reach. A result that cannot be pickled is refused at the call with a
 `TypeError` naming the function.
 
+Single-flight holds across instances too: the instance that computes a missing key holds a
+lock key in Redis (with a lease, `lock_timeout`), and the others wait for the value to appear
+or for the lock to go, checking at intervals that grow from 5 to 100 ms.
+
 Each function keeps a sorted set of its keys, scored by last use, so that `maxsize` and
 `clear()` work across instances: storing and trimming happen in one Lua script, atomically.
 """
@@ -13,7 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ._cache import MISSING, Key
@@ -42,6 +49,10 @@ if maxsize > 0 then
 end
 """
 
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
+
 _CLEAR = """
 local keys = redis.call('ZRANGE', KEYS[1], 0, -1)
 for i = 1, #keys, 500 do
@@ -57,11 +68,12 @@ class RedisBackend:
     `url` or `client` (a `redis.Redis` you configured); `prefix` starts every key, so several
     apps can share one database. Argument values make the key through their `repr`, so they
     must be plain values (strings, numbers, tuples, None, ...) whose `repr` is the same in
-    every process.
+    every process. `lock_timeout`: seconds another instance waits for one computing a key
+    before it computes the key itself (for a computation that died with its process).
     """
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, client: Any = None,
-                 prefix: str = "numerous:cache:") -> None:
+                 prefix: str = "numerous:cache:", lock_timeout: float = 60.0) -> None:
         if client is None:
             if redis is None:
                 raise ImportError("the Redis cache backend needs redis-py: "
@@ -69,7 +81,9 @@ class RedisBackend:
             client = redis.Redis.from_url(url)
         self.client = client
         self.prefix = prefix
+        self.lock_timeout = lock_timeout
         self._store = client.register_script(_STORE)
+        self._release = client.register_script(_RELEASE)
         self._clear = client.register_script(_CLEAR)
 
     def _names(self, name: str, key: Key) -> tuple[str, str]:
@@ -111,6 +125,28 @@ class RedisBackend:
 
     def clear(self, name: str) -> None:
         self._clear(keys=[self._index(name)])
+
+    @contextmanager
+    def lock(self, name: str, key: Key) -> Iterator[None]:
+        """Held while this instance computes `key`; returns early, without the lock, when
+        another instance stored the value meanwhile (the caller looks it up again)."""
+        data_key, _ = self._names(name, key)
+        lock_key, token = f"{data_key}:@lock", secrets.token_hex(8)
+        held = self._acquire(lock_key, data_key, token)
+        try:
+            yield
+        finally:
+            if held:
+                self._release(keys=[lock_key], args=[token])
+
+    def _acquire(self, lock_key: str, data_key: str, token: str) -> bool:
+        lease, pause = max(1, int(self.lock_timeout * 1000)), 0.005
+        while not self.client.set(lock_key, token, nx=True, px=lease):
+            if self.client.exists(data_key):
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        return True
 
     def size(self, name: str) -> int:
         """Keys of `name` still held in Redis."""

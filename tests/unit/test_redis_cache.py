@@ -99,6 +99,62 @@ def test_single_flight_within_an_instance(prefix: str) -> None:
     assert results == [2] * 50
 
 
+def test_single_flight_across_instances(prefix: str) -> None:
+    runs: list[str] = []
+
+    def instance_of(label: str) -> Any:
+        @cache(backend=RedisBackend(URL, prefix=prefix), name="shared_slow")
+        def slow(x: int) -> int:
+            runs.append(label)
+            time.sleep(0.3)
+            return x * 10
+        return slow
+
+    first, second = instance_of("first"), instance_of("second")
+    gate = threading.Barrier(40)
+    results: list[int] = []
+
+    def ask(function: Any) -> None:
+        gate.wait()
+        results.append(function(4))
+
+    threads = [threading.Thread(target=ask, args=(first if i % 2 else second,))
+               for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(runs) == 1
+    assert results == [40] * 40
+
+
+def test_an_instance_computes_itself_when_the_other_one_failed(prefix: str) -> None:
+    def instance_of(fail: bool) -> Any:
+        @cache(backend=RedisBackend(URL, prefix=prefix), name="flaky")
+        def flaky() -> str:
+            time.sleep(0.2)
+            if fail:
+                raise ConnectionError("the database went away")
+            return "fine"
+        return flaky
+
+    failing, healthy = instance_of(True), instance_of(False)
+    errors: list[BaseException] = []
+
+    def ask_failing() -> None:
+        try:
+            failing()
+        except ConnectionError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=ask_failing)
+    thread.start()
+    time.sleep(0.05)  # the failing instance holds the lock
+    assert healthy() == "fine"  # waited for the lock to go, then computed
+    thread.join(5)
+    assert len(errors) == 1
+
+
 def counted(prefix: str, **options: Any) -> tuple[Any, list[Any]]:
     calls: list[Any] = []
 
