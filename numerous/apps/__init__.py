@@ -8,11 +8,25 @@ application in which every browser session gets its own widgets on its own threa
 from __future__ import annotations
 
 from ._app import NumerousApp, create_app
+from ._cache import CachedFunction, MemoryBackend, cache
 from ._multi import combine_apps
+from ._redis_cache import RedisBackend
 from ._security import SecurityPolicy
 from ._session import current_session, current_user
 from ._sessions import SessionLimits
+from ._tasks import (
+    Task,
+    TaskCancelled,
+    TaskPool,
+    TaskRefused,
+    configure_tasks,
+    start_task,
+    task,
+)
+from ._timers import Timer, after, every
 from .agent import action
 
-__all__ = ["NumerousApp", "SecurityPolicy", "SessionLimits", "action", "combine_apps",
-           "create_app", "current_session", "current_user"]
+__all__ = ["CachedFunction", "MemoryBackend", "NumerousApp", "RedisBackend", "SecurityPolicy",
+           "SessionLimits", "Task", "TaskCancelled", "TaskPool", "TaskRefused", "Timer", "action",
+           "after", "cache", "combine_apps", "configure_tasks", "create_app", "current_session",
+           "current_user", "every", "start_task", "task"]

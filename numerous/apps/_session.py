@@ -67,6 +67,7 @@ class Session:
         self.on_end: Callable[[Session, str], None] | None = None
         """Set by the session manager: how `end()` removes the session from it."""
         self.initial_values: dict[str, dict[str, Any]] = {}
+        self._on_close: list[Callable[[], object]] = []
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"numerous-session-{session_id[:6]}",
                                         daemon=True)
@@ -139,6 +140,23 @@ class Session:
         self.closed = True
         self.outbox.put(Entry("control", payload={"reason": reason, "code": code}), force=True)
         self._inbox.put(_STOP)
+        callbacks, self._on_close = self._on_close, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("error in an on_close callback of session %s", self.id[:6])
+
+    def on_close(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once, on the event loop, when the session closes (at once, on the
+        loop, if it has closed already); its exceptions are logged.
+
+        How work the session started elsewhere (tasks, timers) stops with it.
+        """
+        if self.closed:
+            notify(self.loop, callback)
+        else:
+            self._on_close.append(callback)
 
     def end(self, reason: str = "This session was ended by the app.") -> None:
         """End the session from any thread (a callback may end its own session).
