@@ -29,6 +29,7 @@ from ._socket import serve_connection
 from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_script
 from ._origin import cross_site_reason
 from ._protocol import PROTOCOL_VERSION, CloseCode
+from ._limits import BodyLimit
 from ._security import SecurityHeaders, SecurityPolicy
 from .agent._routes import install_agent_api
 from .auth._integration import install_auth
@@ -247,6 +248,8 @@ def _build_fastapi(runtime: AppRuntime, auth_provider: Any, login_template: str 
     if agent_api or (agent_api is None and runtime.dev):
         # None: on in dev mode, and only while the app stays in it (`numerous run` ends it).
         install_agent_api(app, runtime, follows_dev=agent_api is None)
+    app.add_middleware(BodyLimit, default=runtime.security.max_body_bytes,
+                       paths=runtime.security.body_limits)
     # Added last, so outermost: auth's redirects and refusals carry the headers too.
     app.add_middleware(SecurityHeaders, policy=runtime.security)
     return app

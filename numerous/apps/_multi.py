@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import escape
 
 from ._app import NumerousApp, RevalidatedStaticFiles
+from ._limits import BodyLimit
+from ._security import SecurityPolicy
 from .auth._context import AuthSettings
 from .auth._integration import install_auth
 from .auth._pages import LoginPage
@@ -78,6 +80,9 @@ def combine_apps(
         _install_shared_auth(main, shared_auth_provider, prefixes, list(apps.values()))
     for prefix, app in zip(prefixes, apps.values(), strict=True):
         main.mount(prefix, app)
+    # The server's own routes (a shared sign-in, routes added to it); each app limits its own.
+    main.add_middleware(BodyLimit, default=SecurityPolicy().max_body_bytes,
+                        paths=dict.fromkeys(prefixes))
     return main
 
 

@@ -31,6 +31,18 @@ class SecurityPolicy:
     """Directives appended as they are, e.g. "upgrade-insecure-requests"."""
     enabled: bool = True
     """False sends no Content-Security-Policy at all (other headers stay)."""
+    hsts_max_age: int = 0
+    """Seconds for `Strict-Transport-Security` on https responses; 0 (the default) sends
+    none. Only for apps that are always served over TLS (docs/deploy.md): browsers then
+    refuse plain http to the host for that long."""
+    max_body_bytes: int = 64 * 1024
+    """Largest request body a route accepts, counted as it streams (413 past it). Routes
+    may declare more: the agent API takes `SessionLimits.max_message_bytes`."""
+    body_limits: dict[str, int | None] = field(default_factory=dict)
+    """Budgets for the paths below a prefix, e.g. {"/upload": 100 * 2**20}; the longest
+    prefix wins, over what a route declares. None: no limit there."""
+    health_sessions: bool = False
+    """True: `/numerous/health` also tells anyone who asks how many sessions are live."""
 
     def header(self, module_urls: Iterable[str] = ()) -> str:
         origins = sorted({_origin(url) for url in module_urls} - {""})

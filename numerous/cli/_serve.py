@@ -88,9 +88,13 @@ def serve(app: Any, host: str, port: int, **options: Any) -> None:
     Per-message deflate is off unless asked for: frames are small JSON diffs, and each
     compressed connection keeps about 49 KiB of zlib state (a third of an idle session).
     """
+    GracefulServer(server_config(app, host, port, **options), app).run()
+
+
+def server_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for `app` as `numerous run` serves it."""
     options.setdefault("ws_per_message_deflate", False)
-    config = uvicorn.Config(app, host=host, port=port, **options)
-    GracefulServer(config, app).run()
+    return uvicorn.Config(app, host=host, port=port, **options)
 
 
 class GracefulServer(uvicorn.Server):
