@@ -14,7 +14,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from numerous.apps._dev import runtimes
+from numerous.apps._hosts import HostCheck, default_allowed_hosts
+
+from ._deadline import header_deadline
 from numerous.apps.auth._integration import _check_secret
+
+TIMEOUT_HEADERS = 10.0
+"""Seconds a request has to send its complete headers."""
+TIMEOUT_KEEP_ALIVE = 5
+"""Seconds an idle connection is kept open between requests."""
 
 
 def load_app(path: Path, attribute: str | None = None) -> FastAPI:
@@ -85,16 +93,28 @@ def _check_auth_secrets(app: Any) -> None:
 def serve(app: Any, host: str, port: int, **options: Any) -> None:
     """Serve `app`; on Ctrl+C or SIGTERM its sessions end first and their pages are told.
 
-    Per-message deflate is off unless asked for: frames are small JSON diffs, and each
-    compressed connection keeps about 49 KiB of zlib state (a third of an idle session).
+    `options` are uvicorn's, and `allowed_hosts` (see `server_config`).
     """
     GracefulServer(server_config(app, host, port, **options), app).run()
 
 
-def server_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
-    """uvicorn's configuration for `app` as `numerous run` serves it."""
+def server_config(app: Any, host: str, port: int, *, allowed_hosts: list[str] | None = None,
+                  timeout_headers: float = TIMEOUT_HEADERS, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for `app` as `numerous run` serves it (docs/deploy.md).
+
+    Requests must name the server in their Host header: the bound address and
+    `allowed_hosts` (default_allowed_hosts; `["*"]` allows any). A connection is closed when
+    a request's headers are not complete `timeout_headers` seconds after it began, or when it
+    idles `timeout_keep_alive` seconds between requests. No `server` header says what serves.
+    Per-message deflate is off unless asked for: frames are small JSON diffs, and each
+    compressed connection keeps about 49 KiB of zlib state (a third of an idle session).
+    """
     options.setdefault("ws_per_message_deflate", False)
-    return uvicorn.Config(app, host=host, port=port, **options)
+    options.setdefault("timeout_keep_alive", TIMEOUT_KEEP_ALIVE)
+    options.setdefault("server_header", False)
+    guarded = HostCheck(app, default_allowed_hosts(host, allowed_hosts or []))
+    return uvicorn.Config(guarded, host=host, port=port, http=header_deadline(timeout_headers),
+                          **options)
 
 
 class GracefulServer(uvicorn.Server):
