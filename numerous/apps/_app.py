@@ -440,12 +440,15 @@ def _favicon_route(runtime: AppRuntime) -> Callable[[], Any]:
 
 
 def _health_route(runtime: AppRuntime) -> Callable[[], Any]:
-    """For load balancers and monitors: the process serves, and how many sessions it holds.
-    Public even with authentication, and never cached."""
+    """For load balancers and monitors: the process serves (and, where the app's policy says
+    so, how many sessions it holds: not for anyone's eyes by default). Public even with
+    authentication, and never cached."""
 
     async def health() -> Response:
-        return JSONResponse({"status": "healthy", "sessions": len(runtime.sessions)},
-                            headers=_NO_STORE)
+        body: dict[str, Any] = {"status": "healthy"}
+        if runtime.security.health_sessions:
+            body["sessions"] = len(runtime.sessions)
+        return JSONResponse(body, headers=_NO_STORE)
 
     return health
 

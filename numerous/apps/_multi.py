@@ -13,7 +13,7 @@ from markupsafe import escape
 
 from ._app import NumerousApp, RevalidatedStaticFiles
 from ._limits import BodyLimit
-from ._security import SecurityPolicy
+from ._security import SecurityPolicy, page_headers
 from .auth._context import AuthSettings
 from .auth._integration import install_auth
 from .auth._pages import LoginPage
@@ -56,7 +56,8 @@ def combine_apps(
                    openapi_url=None)
     main.add_api_route("/health", _health(prefixes), methods=["GET"])
     main.add_api_route("/favicon.ico", _no_icon, methods=["GET"], include_in_schema=False)
-    main.add_api_route("/", _root(prefixes, root_redirect, title), methods=["GET"],
+    first = next(iter(apps.values())).numerous.security
+    main.add_api_route("/", _root(prefixes, root_redirect, title, first), methods=["GET"],
                        include_in_schema=False)
     if shared_theme_css is not None:
         main.add_api_route(SHARED_THEME, _theme(shared_theme_css), methods=["GET"],
@@ -153,7 +154,8 @@ def _health(prefixes: list[str]) -> Any:
     return health
 
 
-def _root(prefixes: list[str], root_redirect: str | None, title: str) -> Any:
+def _root(prefixes: list[str], root_redirect: str | None, title: str,
+          policy: SecurityPolicy) -> Any:
     async def root(request: Request) -> Response:
         base = str(request.scope.get("root_path", "")).rstrip("/")
         if root_redirect is not None:
@@ -165,7 +167,7 @@ def _root(prefixes: list[str], root_redirect: str | None, title: str) -> Any:
                 f'/numerous/base.css"></head><body class="numerous-page"><main '
                 f'class="numerous-error-page"><h1>{escape(title)}</h1><ul>{items}</ul></main>'
                 "</body></html>")
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers=page_headers(policy, request.url.scheme == "https"))
 
     return root
 
