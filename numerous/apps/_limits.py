@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ROUTE_BUDGET = "max_body"
@@ -59,22 +59,26 @@ class _Metered:
         self.configured = configured
         self.budget: int | None = None
         self.received = 0
+        self.ended = False
         self.refused = False
         self.started = False
 
     async def __call__(self, receive: Receive, send: Send) -> None:
         async def counted_receive() -> Message:
-            self._check_before(self.received)
+            self._check(self.received)
             message = await receive()
             if message["type"] == "http.request":
                 self.received += len(message.get("body", b""))
-                self._check_before(self.received)
+                self.ended = not message.get("more_body", False)
+                self._check(self.received)
             return message
 
         async def guarded_send(message: Message) -> None:
             if self.refused:
                 return  # the app's own answer to the cut-off body (often a 400): ours is sent
-            self.started = self.started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                self.started = True
+                self._close_if_unread(message)
             await send(message)
 
         try:
@@ -86,20 +90,32 @@ class _Metered:
             await _too_large(send, self._budget())
 
     def _budget(self) -> int:
-        """Decided at the first read of the body: by then the router has found the route."""
+        """Decided when first needed, at the earliest the first read of the body: by then
+        the router has found the route."""
         if self.budget is None:
-            route = self.scope.get("route")
-            declared = getattr(route, ROUTE_BUDGET, None)
+            declared = getattr(self.scope.get("route"), ROUTE_BUDGET, None)
             self.budget = self.configured if self.configured is not None else (
                 declared if isinstance(declared, int) else self.limit.default)
         return self.budget
 
-    def _check_before(self, received: int) -> None:
+    def _check(self, received: int) -> None:
         budget = self._budget()
         length = _content_length(self.scope)
         if received > budget or (length is not None and length > budget):
             self.refused = True
             raise BodyTooLarge(f"request bodies here are limited to {budget} bytes")
+
+    def _close_if_unread(self, start: Message) -> None:
+        """An answer given without reading a body that may pass the budget (a 404, a 405)
+        closes the connection: the server would otherwise read the rest, whatever its size,
+        to reuse the connection."""
+        if self.ended:
+            return
+        headers = Headers(scope=self.scope)
+        length = _content_length(self.scope)
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if chunked or (length is not None and length > self._budget()):
+            MutableHeaders(scope=start)["connection"] = "close"
 
 
 def _by_prefix(paths: Mapping[str, int | None], path: str) -> tuple[bool, int | None]:

@@ -98,3 +98,17 @@ def test_a_combined_server_limits_its_own_routes_and_leaves_each_app_its_budget(
         assert post_chunked(port, "/echo", b"x" * 65536, MiB)[0] == 413
         assert put_label(port, 512 * 1024, base="/a") == 404
         assert put_label(port, 40 * MiB, base="/a") == 413
+
+
+def test_an_answer_that_leaves_a_large_body_unread_closes_the_connection(
+        tmp_path: Path) -> None:
+    """A route that never reads the body (here a 405) must not let the server drain
+    gigabytes to keep the connection alive."""
+    with running(agent.make_app(tmp_path)) as port, connect(port, timeout=3) as sock:
+        sock.sendall(request_head("POST", "/numerous/health", {
+            "Host": f"127.0.0.1:{port}", "Content-Length": str(1024 * MiB)}))
+        status, headers, _ = read_response(sock, timeout=3)
+        assert status == 405
+        assert headers["connection"] == "close"
+        sock.settimeout(3)
+        assert sock.recv(1024) == b"", "the server kept the connection to read the body"
