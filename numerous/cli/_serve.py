@@ -15,9 +15,9 @@ from fastapi import FastAPI
 
 from numerous.apps._dev import runtimes
 from numerous.apps._hosts import HostCheck, default_allowed_hosts
+from numerous.apps.auth._integration import _check_secret
 
 from ._deadline import header_deadline
-from numerous.apps.auth._integration import _check_secret
 
 TIMEOUT_HEADERS = 10.0
 """Seconds a request has to send its complete headers."""
@@ -93,7 +93,7 @@ def _check_auth_secrets(app: Any) -> None:
 def serve(app: Any, host: str, port: int, **options: Any) -> None:
     """Serve `app`; on Ctrl+C or SIGTERM its sessions end first and their pages are told.
 
-    `options` are uvicorn's, and `allowed_hosts` (see `server_config`).
+    `options` are uvicorn's, `allowed_hosts` and `timeout_headers` (see `server_config`).
     """
     GracefulServer(server_config(app, host, port, **options), app).run()
 

@@ -96,3 +96,13 @@ def test_run_takes_the_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         "run", str(tmp_path / "app.py"), "--timeout-headers", "4", "--timeout-keep-alive", "2"])
     assert result.exit_code == 0, result.output
     assert (served[0]["timeout_headers"], served[0]["timeout_keep_alive"]) == (4.0, 2)
+
+
+def test_a_websocket_outlives_the_header_deadline(tmp_path: Path) -> None:
+    with running(agent.make_app(tmp_path), timeout_headers=0.5) as port:
+        with connect(port) as sock:
+            sock.sendall(request_head("GET", "/numerous/ws", {
+                "Host": f"127.0.0.1:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}))
+            assert read_response(sock)[0] == 101
+            assert not closed_by_server(sock, time.monotonic() + 1.5)
