@@ -22,6 +22,12 @@ def _version() -> str:
         return "unknown"
 
 
+ALLOWED_HOSTS = click.option(
+    "--allowed-hosts", default=None,
+    help="Host names the server answers to, comma-separated ('*': any) "
+         "[default: the --host address; with localhost when it is 127.0.0.1].")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="numerous")
 def cli() -> None:
@@ -38,9 +44,7 @@ def cli() -> None:
               help="Trust X-Forwarded-* headers from --forwarded-allow-ips.")
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
               help="Proxies whose X-Forwarded-* headers are trusted.")
-@click.option("--allowed-hosts", default=None,
-              help="Host names the server answers to, comma-separated ('*': any) "
-                   "[default: the --host address; with localhost when it is 127.0.0.1].")
+@ALLOWED_HOSTS
 @click.option("--timeout-headers", default=TIMEOUT_HEADERS, show_default=True,
               help="Seconds a request has to send its complete headers.")
 @click.option("--timeout-keep-alive", default=TIMEOUT_KEEP_ALIVE, show_default=True,
@@ -73,7 +77,9 @@ def _names(value: str | None) -> list[str] | None:
 @click.option("--port", default=8000, show_default=True, help="Port to bind.")
 @click.option("--app", "attribute", default=None, help="Name of the app object in the file.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the app in a browser.")
-def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browser: bool) -> None:
+@ALLOWED_HOSTS
+def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browser: bool,
+        allowed_hosts: str | None) -> None:
     """Serve APP_FILE with hot reload.
 
     Saving a template or static file reloads open pages; saving a Python file in the app's
@@ -87,7 +93,7 @@ def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browse
     click.echo(f"Dev server for {app_file} on {url} (watching {server.folder})")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, [url]).start()
-    serve(server, host, port, log_level="info")
+    serve(server, host, port, log_level="info", allowed_hosts=_names(allowed_hosts))
 
 
 @cli.command("export-templates")

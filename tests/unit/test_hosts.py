@@ -78,13 +78,16 @@ def test_the_default_is_the_bound_address_and_the_names_given(
     assert not any(hosts.allows(host) for host in refused), (hosts, refused)
 
 
-def test_run_takes_the_allowed_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["run", "dev"])
+def test_run_and_dev_take_the_allowed_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            command: str) -> None:
+    (tmp_path / "index.html.j2").write_text("<main></main>")
     (tmp_path / "app.py").write_text(
         "from numerous.apps import create_app\n"
-        "app = create_app('index.html.j2', widgets={})\n")
+        "app = create_app('index.html.j2', app_generator=dict)\n")
     served: list[dict[str, Any]] = []
     monkeypatch.setattr(main_module, "serve", lambda app, *args, **kwargs: served.append(kwargs))
     result = CliRunner().invoke(main_module.cli, [
-        "run", str(tmp_path / "app.py"), "--allowed-hosts", "a.example.com, b.example.com"])
+        command, str(tmp_path / "app.py"), "--allowed-hosts", "a.example.com, b.example.com"])
     assert result.exit_code == 0, result.output
     assert served[0]["allowed_hosts"] == ["a.example.com", "b.example.com"]
