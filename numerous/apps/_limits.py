@@ -2,9 +2,10 @@
 
 A Content-Length says how big a body will be, but a chunked body says nothing until it ends,
 and a route that parses JSON or a form reads it whole first. So the budget is enforced on the
-body stream itself: a request whose Content-Length is over it is refused before a byte of the
-body is read, and a chunked one as soon as it passes it, in both cases with a 413 (and
-`Connection: close`, so the server does not read the rest to reuse the connection).
+body stream itself: when the route reads the body, a Content-Length over the budget is refused
+before a byte of it is read, and a chunked body as soon as it passes it, in both cases with a
+413 (and `Connection: close`, so the server does not read the rest to reuse the connection).
+A route that answers without reading such a body closes the connection too.
 
 Each path has a budget: the longest prefix of `SecurityPolicy.body_limits` that matches,
 otherwise what the route itself declares in a `max_body` attribute (the agent API's routes
