@@ -28,6 +28,7 @@ from ._client import base_path, client_token, server_root, set_client_cookie, to
 from ._connection import StarletteConnection
 from ._origin import cross_site_reason
 from ._protocol import PROTOCOL_VERSION, CloseCode
+from ._limits import BodyLimit
 from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
 from ._security import SecurityHeaders, SecurityPolicy
 from ._session import Builder
@@ -71,7 +72,10 @@ class NumerousApp(FastAPI):
                for m in reversed(extension.middleware)]
         added = self.user_middleware
         policy = self.numerous.security
-        self.user_middleware = [Middleware(SecurityHeaders, policy=policy), *added, *own]
+        self.user_middleware = [
+            Middleware(SecurityHeaders, policy=policy),
+            Middleware(BodyLimit, default=policy.max_body_bytes, paths=policy.body_limits),
+            *added, *own]
         try:
             return super().build_middleware_stack()
         finally:
@@ -386,12 +390,15 @@ def _favicon_route(runtime: AppRuntime) -> Callable[[Request], Any]:
 
 
 def _health_route(runtime: AppRuntime) -> Callable[[Request], Any]:
-    """For load balancers and monitors: the process serves, and how many sessions it holds.
-    Public even with authentication, and never cached."""
+    """For load balancers and monitors: the process serves (and, where the app's policy says
+    so, how many sessions it holds: not for anyone's eyes by default). Public even with
+    authentication, and never cached."""
 
     async def health(_: Request) -> Response:
-        return JSONResponse({"status": "healthy", "sessions": len(runtime.sessions)},
-                            headers=_NO_STORE)
+        body: dict[str, Any] = {"status": "healthy"}
+        if runtime.security.health_sessions:
+            body["sessions"] = len(runtime.sessions)
+        return JSONResponse(body, headers=_NO_STORE)
 
     return health
 

@@ -13,7 +13,9 @@ from markupsafe import escape
 
 from ._app import NumerousApp, RevalidatedStaticFiles
 from ._client import base_path
+from ._limits import BodyLimit
 from ._runtime import Extension
+from ._security import SecurityPolicy, page_headers
 from .auth import auth_extension, shared_sign_in
 
 SHARED_STATIC = "/shared-static"
@@ -52,7 +54,8 @@ def combine_apps(
                    openapi_url=None)
     main.add_api_route("/health", _health(prefixes), methods=["GET"])
     main.add_api_route("/favicon.ico", _no_icon, methods=["GET"], include_in_schema=False)
-    main.add_api_route("/", _root(prefixes, root_redirect, title), methods=["GET"],
+    first = next(iter(apps.values())).numerous.security
+    main.add_api_route("/", _root(prefixes, root_redirect, title, first), methods=["GET"],
                        include_in_schema=False)
     if shared_theme_css is not None:
         main.add_api_route(SHARED_THEME, _theme(shared_theme_css), methods=["GET"],
@@ -74,6 +77,9 @@ def combine_apps(
         _share_sign_in(main, shared_auth_provider, prefixes, list(apps.values()))
     for prefix, app in zip(prefixes, apps.values(), strict=True):
         main.mount(prefix, app)
+    # The server's own routes (a shared sign-in, routes added to it); each app limits its own.
+    main.add_middleware(BodyLimit, default=SecurityPolicy().max_body_bytes,
+                        paths=dict.fromkeys(prefixes))
     return main
 
 
@@ -120,7 +126,8 @@ def _health(prefixes: list[str]) -> Any:
     return health
 
 
-def _root(prefixes: list[str], root_redirect: str | None, title: str) -> Any:
+def _root(prefixes: list[str], root_redirect: str | None, title: str,
+          policy: SecurityPolicy) -> Any:
     async def root(request: Request) -> Response:
         base = base_path(request)
         if root_redirect is not None:
@@ -132,7 +139,7 @@ def _root(prefixes: list[str], root_redirect: str | None, title: str) -> Any:
                 f'/numerous/base.css"></head><body class="numerous-page"><main '
                 f'class="numerous-error-page"><h1>{escape(title)}</h1><ul>{items}</ul></main>'
                 "</body></html>")
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers=page_headers(policy, request.url.scheme == "https"))
 
     return root
 

@@ -31,6 +31,18 @@ class SecurityPolicy:
     """Directives appended as they are, e.g. "upgrade-insecure-requests"."""
     enabled: bool = True
     """False sends no Content-Security-Policy at all (other headers stay)."""
+    hsts_max_age: int = 0
+    """Seconds for `Strict-Transport-Security` on https responses; 0 (the default) sends
+    none. Only for apps that are always served over TLS (docs/deploy.md): browsers then
+    refuse plain http to the host for that long."""
+    max_body_bytes: int = 64 * 1024
+    """Largest request body a route accepts, counted as it streams (413 past it). Routes
+    may declare more: the agent API takes `SessionLimits.max_message_bytes`."""
+    body_limits: dict[str, int | None] = field(default_factory=dict)
+    """Budgets for the paths below a prefix, e.g. {"/upload": 100 * 2**20}; the longest
+    prefix wins, over what a route declares. None: no limit there."""
+    health_sessions: bool = False
+    """True: `/numerous/health` also tells anyone who asks how many sessions are live."""
 
     def header(self, module_urls: Iterable[str] = ()) -> str:
         origins = sorted({_origin(url) for url in module_urls} - {""})
@@ -67,6 +79,27 @@ def _origin(url: str) -> str:
     return ""
 
 
+def page_headers(policy: SecurityPolicy, https: bool, csp: str | None = None) -> dict[str, str]:
+    """The headers an HTML page of the app carries (a page made outside `create_app`, such as
+    `combine_apps`' index, sends these too). `csp` replaces the policy's default header."""
+    headers = response_headers(policy, https)
+    if policy.enabled:
+        headers["Content-Security-Policy"] = csp or policy.header()
+    frame = policy.frame_options()
+    if frame:
+        headers["X-Frame-Options"] = frame
+    return headers
+
+
+def response_headers(policy: SecurityPolicy, https: bool) -> dict[str, str]:
+    """The headers every response carries."""
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    if https and policy.hsts_max_age > 0:
+        # Over http a browser ignores it, and an attacker in the middle could strip it anyway.
+        headers["Strict-Transport-Security"] = f"max-age={policy.hsts_max_age}"
+    return headers
+
+
 class SecurityHeaders:
     """Adds the headers every response should carry, and a default CSP to HTML responses
     that do not set their own."""
@@ -80,18 +113,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                if headers.get("content-type", "").startswith("text/html"):
-                    if self.policy.enabled:
-                        headers.setdefault("Content-Security-Policy", self.default_csp)
-                    frame = self.policy.frame_options()
-                    if frame:
-                        headers.setdefault("X-Frame-Options", frame)
+                html = headers.get("content-type", "").startswith("text/html")
+                extra = (page_headers(self.policy, https, self.default_csp) if html
+                         else response_headers(self.policy, https))
+                for name, value in extra.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

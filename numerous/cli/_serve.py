@@ -10,8 +10,15 @@ from typing import Any
 import click
 import uvicorn
 
-from numerous.apps.serving import AppNotFound, runtimes
+from numerous.apps.serving import AppNotFound, HostCheck, default_allowed_hosts, runtimes
 from numerous.apps.serving import load_app as _load
+
+from ._deadline import header_deadline
+
+TIMEOUT_HEADERS = 10.0
+"""Seconds a request has to send its complete headers."""
+TIMEOUT_KEEP_ALIVE = 5
+"""Seconds an idle connection is kept open between requests."""
 
 
 def load_app(path: Path, attribute: str | None = None, *, dev: bool | None = None) -> Any:
@@ -34,12 +41,28 @@ def dev_was_asked(app: Any) -> bool:
 def serve(app: Any, host: str, port: int, **options: Any) -> None:
     """Serve `app`; on Ctrl+C or SIGTERM its sessions end first and their pages are told.
 
+    `options` are uvicorn's, `allowed_hosts` and `timeout_headers` (see `server_config`).
+    """
+    GracefulServer(server_config(app, host, port, **options), app).run()
+
+
+def server_config(app: Any, host: str, port: int, *, allowed_hosts: list[str] | None = None,
+                  timeout_headers: float = TIMEOUT_HEADERS, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for `app` as `numerous run` serves it (docs/deploy.md).
+
+    Requests must name the server in their Host header: the bound address and
+    `allowed_hosts` (default_allowed_hosts; `["*"]` allows any). A connection is closed when
+    a request's headers are not complete `timeout_headers` seconds after it began, or when it
+    idles `timeout_keep_alive` seconds between requests. No `server` header says what serves.
     Per-message deflate is off unless asked for: frames are small JSON diffs, and each
     compressed connection keeps about 49 KiB of zlib state (a third of an idle session).
     """
     options.setdefault("ws_per_message_deflate", False)
-    config = uvicorn.Config(app, host=host, port=port, **options)
-    GracefulServer(config, app).run()
+    options.setdefault("timeout_keep_alive", TIMEOUT_KEEP_ALIVE)
+    options.setdefault("server_header", False)
+    guarded = HostCheck(app, default_allowed_hosts(host, allowed_hosts or []))
+    return uvicorn.Config(guarded, host=host, port=port, http=header_deadline(timeout_headers),
+                          **options)
 
 
 class GracefulServer(uvicorn.Server):

@@ -11,7 +11,7 @@ import click
 
 from numerous.apps.serving import DevServer, export_templates
 
-from ._serve import dev_was_asked, load_app, serve
+from ._serve import TIMEOUT_HEADERS, TIMEOUT_KEEP_ALIVE, dev_was_asked, load_app, serve
 
 
 def _version() -> str:
@@ -19,6 +19,12 @@ def _version() -> str:
         return version("numerous-apps")
     except PackageNotFoundError:
         return "unknown"
+
+
+ALLOWED_HOSTS = click.option(
+    "--allowed-hosts", default=None,
+    help="Host names the server answers to, comma-separated ('*': any) "
+         "[default: the --host address; with localhost when it is 127.0.0.1].")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,10 +43,16 @@ def cli() -> None:
               help="Trust X-Forwarded-* headers from --forwarded-allow-ips.")
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
               help="Proxies whose X-Forwarded-* headers are trusted.")
+@ALLOWED_HOSTS
+@click.option("--timeout-headers", default=TIMEOUT_HEADERS, show_default=True,
+              help="Seconds a request has to send its complete headers.")
+@click.option("--timeout-keep-alive", default=TIMEOUT_KEEP_ALIVE, show_default=True,
+              help="Seconds an idle connection stays open between requests.")
 @click.option("--dev", "dev_mode", is_flag=True,
               help="Keep dev mode (tracebacks in pages, the agent API) if the app asks for it.")
 def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: str,
-        proxy_headers: bool, forwarded_allow_ips: str, dev_mode: bool) -> None:
+        proxy_headers: bool, forwarded_allow_ips: str, allowed_hosts: str | None,
+        timeout_headers: float, timeout_keep_alive: int, dev_mode: bool) -> None:
     """Serve APP_FILE for production: no reload; sessions closed on shutdown.
 
     Dev mode is off even where the app passes dev=True to create_app, unless --dev is given.
@@ -50,7 +62,12 @@ def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: 
         click.echo(f"{app_file.name} asks for dev=True; serving it with dev mode off "
                    "(pass --dev to keep it)", err=True)
     serve(app, host, port, root_path=root_path, proxy_headers=proxy_headers,
-          forwarded_allow_ips=forwarded_allow_ips)
+          forwarded_allow_ips=forwarded_allow_ips, allowed_hosts=_names(allowed_hosts),
+          timeout_headers=timeout_headers, timeout_keep_alive=timeout_keep_alive)
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [name.strip() for name in value.split(",") if name.strip()] if value else None
 
 
 @cli.command()
@@ -59,7 +76,9 @@ def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: 
 @click.option("--port", default=8000, show_default=True, help="Port to bind.")
 @click.option("--app", "attribute", default=None, help="Name of the app object in the file.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the app in a browser.")
-def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browser: bool) -> None:
+@ALLOWED_HOSTS
+def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browser: bool,
+        allowed_hosts: str | None) -> None:
     """Serve APP_FILE with hot reload.
 
     Saving a template or static file reloads open pages; saving a Python file in the app's
@@ -73,7 +92,7 @@ def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browse
     click.echo(f"Dev server for {app_file} on {url} (watching {server.folder})")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, [url]).start()
-    serve(server, host, port, log_level="info")
+    serve(server, host, port, log_level="info", allowed_hosts=_names(allowed_hosts))
 
 
 @cli.command("export-templates")

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from ipywidgets.widgets.widget import _instances
 from starlette.websockets import WebSocketDisconnect
 
-from numerous.apps import NumerousApp, SessionLimits, create_app
+from numerous.apps import NumerousApp, SecurityPolicy, SessionLimits, create_app
 from numerous.apps import _assets
 from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps._assets import ClientFiles
@@ -311,9 +311,9 @@ def test_at_capacity_visitors_get_503_with_retry_after(tmp_path: Path, served: A
     assert client.get("/").status_code == 200
 
 
-def test_the_health_check_counts_sessions_and_is_never_cached(tmp_path: Path,
-                                                             served: Any) -> None:
-    client = served(make_app(tmp_path))
+def test_the_health_check_counts_sessions_when_asked_and_is_never_cached(
+        tmp_path: Path, served: Any) -> None:
+    client = served(make_app(tmp_path, security=SecurityPolicy(health_sessions=True)))
     response = client.get("/numerous/health")
     assert response.json() == {"status": "healthy", "sessions": 0}
     assert response.headers["cache-control"] == "no-store"

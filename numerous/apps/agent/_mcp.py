@@ -76,6 +76,7 @@ def mcp_parts(access: Access) -> tuple[Route, Callable[[], Any]]:
     """MCP at `{base}/api/agent/mcp`, and the lifespan that runs its transport with the app."""
     endpoint = _Endpoint(access)
     route = Route(MCP_PATH, endpoint, include_in_schema=False)
+    route.max_body = access.runtime.settings.limits.max_message_bytes  # type: ignore[attr-defined]
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
