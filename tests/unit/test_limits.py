@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 
 from numerous.apps import SecurityPolicy, combine_apps
-from numerous.apps.agent._access import CLIENT_COOKIE
+from numerous.apps._client import CLIENT_COOKIE
 
 from . import test_agent_support as agent
 from . import test_auth_support as auth

@@ -166,8 +166,11 @@ def test_the_pool_refuses_work_past_its_workers_and_queue(tmp_path: Path) -> Non
 
 def test_starting_a_running_task_again_cancels_the_old_run(tmp_path: Path) -> None:
     seen: list[tuple[int, bool]] = []
+    first_running = threading.Event()
 
     def long(task: Task[int], n: int) -> int:
+        if n == 1:
+            first_running.set()
         while not task.cancelled and n == 1:
             time.sleep(0.01)
         seen.append((n, task.cancelled))
@@ -176,6 +179,7 @@ def test_starting_a_running_task_again_cancels_the_old_run(tmp_path: Path) -> No
     with AppDriver(build(tmp_path, long)) as driver:
         page = driver.open_session()
         page.set("panel", start=1)
+        assert first_running.wait(10), "the first run never started"
         page.set("panel", start=2)
         page.wait_for("panel", result="done: 2")
         wait_until(lambda: (1, True) in seen)
