@@ -12,7 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 from numerous.apps import _app
 from numerous.apps.auth import _http
 
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     config_of,
     env_provider,
