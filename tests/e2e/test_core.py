@@ -14,9 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from numerous.apps.testing import AppPage
-
-from .conftest import Server, spawn, wait_until_serving
+from numerous.apps.testing import AppPage, Server, spawn, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
 

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from numerous.apps.testing import AppPage
-
-from .conftest import Server, free_port, spawn, wait_until_serving
+from numerous.apps.testing import AppPage, Server, free_port, spawn, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
 NUMEROUS = str(Path(sys.executable).parent / "numerous")

@@ -144,7 +144,7 @@ class AppPage:
         wait_ready(self.page, timeout)
 
     def widget(self, key: str) -> Locator:
-        """The element widget `key` is rendered in; `app.widget("counter").locator("input")`."""
+        """The element widget `key` is rendered in; `app.widget("chart").locator("canvas")`."""
         return widget_locator(self.page, key)
 
     def input(self, key: str) -> Locator:
