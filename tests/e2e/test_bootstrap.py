@@ -44,6 +44,8 @@ def bootstrap_with(tmp_path: Path, flag: str) -> tuple[Path, str]:
 def sign_in_and_count(page: Page, server: Any, password: str) -> None:
     app = AppPage(page).open(server, wait=False)
     expect(page).to_have_url(re.compile(r"/login\?next="))
+    for label in ("Username", "Password"):  # the fields are labelled for every visitor
+        expect(page.get_by_label(label)).to_be_visible()
     sign_in(app, "admin", "wrong password")
     expect(app.login_form.error).to_be_visible()
     sign_in(app, "admin", password)
