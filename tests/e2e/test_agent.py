@@ -86,9 +86,11 @@ def test_the_example_drive_script_fills_in_a_browsers_session(serve: Any, page: 
     expect(command).to_contain_text("drive.py")
     code = re.search(r"--attach (\S+)", command.inner_text())
     assert code is not None, command.inner_text()
+    # `--attach=CODE`: a code may begin with "-", which argparse takes for an option.
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE / "drive.py"), "--url", server.url, "--attach",
-         code.group(1), "--pause", "0"], capture_output=True, text=True, timeout=60, check=False)
+        [sys.executable, str(EXAMPLE / "drive.py"), "--url", server.url,
+         f"--attach={code.group(1)}", "--pause", "0"],
+        capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "monthly_payment" in result.stdout and "refused" in result.stdout
     expect(app.widget("result")).to_contain_text("Monthly payment")
