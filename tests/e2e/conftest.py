@@ -1,8 +1,8 @@
 """End-to-end fixtures: real uvicorn servers on free 127.0.0.1 ports, Debian's Chromium.
 
-The pieces live in `numerous.apps.testing`, the harness apps use too; this file re-exports
-them under the names the e2e tests import, and loads the plugin's fixtures (also available
-through the `pytest11` entry point once the package is installed with it).
+The pieces live in `numerous.apps.testing`, the harness apps use too, and the tests import
+them from there. This file loads the plugin's fixtures (also available through the `pytest11`
+entry point once the package is installed with it) and adds `serve`.
 """
 
 from __future__ import annotations
@@ -13,26 +13,13 @@ from typing import Any
 
 import pytest
 
-from numerous.apps.testing import (
-    CHROMIUM_ARGS,
-    Server,
-    chromium_launch_args,
-    chromium_path,
-    free_port,
-    spawn,
-    start_server,
-    wait_ready,
-    wait_until_serving,
-)
+from numerous.apps.testing import Server, chromium_launch_args, start_server
 from numerous.apps.testing.plugin import (  # noqa: F401 - fixtures, found by name
     numerous_driver,
     numerous_drivers,
     numerous_page,
     numerous_server,
 )
-
-__all__ = ["CHROMIUM_ARGS", "Server", "chromium_path", "free_port", "spawn", "start_server",
-           "wait_ready", "wait_until_serving"]
 
 
 @pytest.fixture(scope="session")

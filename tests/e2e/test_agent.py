@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import wait_ready
+from numerous.apps.testing import AppPage
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent.parent / "examples" / "agent"
@@ -37,11 +37,10 @@ def poll_api(client: httpx.Client, url: str, expected: Any, timeout: float = 10.
 
 def test_the_api_and_a_browser_drive_one_session(serve: Any, page: Page) -> None:
     server = serve(HERE / "agent_app")
-    page.goto(server.url)
-    wait_ready(page)
-    session = page.evaluate("window.numerous.config.session")
+    app = AppPage(page).open(server)
+    session = app.session_id
     code = page.evaluate(ATTACH_CODE, session)
-    button = page.locator("#counter button")
+    button = app.button("counter")
     expect(button).to_have_text("count: 0")
 
     with httpx.Client(base_url=server.url) as script:  # no cookie: another client
@@ -60,7 +59,7 @@ def test_the_api_and_a_browser_drive_one_session(serve: Any, page: Page) -> None
 
         summary = script.post(f"{API}/sessions/{session}/actions/summarize", json={})
         assert summary.json() == {"action": "summarize", "result": "count is 6"}
-        expect(page.locator("#label")).to_have_text("count is 6")
+        expect(app.widget("label")).to_have_text("count is 6")
 
         refused = script.put(count, json={"value": -1})
         assert refused.status_code == 422 and refused.json()["detail"]["value"] == 6
@@ -80,17 +79,19 @@ def test_the_api_and_a_browser_drive_one_session(serve: Any, page: Page) -> None
 def test_the_example_drive_script_fills_in_a_browsers_session(serve: Any, page: Page,
                                                                tmp_path: Path) -> None:
     server = serve(EXAMPLE)
-    page.goto(server.url)
-    wait_ready(page)
+    app = AppPage(page).open(server)
+    # The example's own markup (examples/agent/index.html.j2), beside its widgets.
     page.locator("#numerous-agent-attach").click()
     command = page.locator("#numerous-agent-command")
     expect(command).to_contain_text("drive.py")
     code = re.search(r"--attach (\S+)", command.inner_text())
     assert code is not None, command.inner_text()
+    # `--attach=CODE`: a code may begin with "-", which argparse takes for an option.
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE / "drive.py"), "--url", server.url, "--attach",
-         code.group(1), "--pause", "0"], capture_output=True, text=True, timeout=60, check=False)
+        [sys.executable, str(EXAMPLE / "drive.py"), "--url", server.url,
+         f"--attach={code.group(1)}", "--pause", "0"],
+        capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "monthly_payment" in result.stdout and "refused" in result.stdout
-    expect(page.locator("#result")).to_contain_text("Monthly payment")
-    expect(page.locator("#years input")).to_have_value("30")
+    expect(app.widget("result")).to_contain_text("Monthly payment")
+    expect(app.input("years")).to_have_value("30")

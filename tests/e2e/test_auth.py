@@ -19,44 +19,27 @@ from playwright.sync_api import Dialog, Page, expect
 
 from numerous.apps.auth import CreateUserRequest
 from numerous.apps.auth.providers.database_auth import DatabaseAuthProvider
+from numerous.apps.testing import AppPage, Server
 
-from .conftest import Server, wait_ready
+from ._support import sign_in
 
 HERE = Path(__file__).resolve().parent / "auth"
 ACCESS_SECONDS = 4
 PASSWORD = "ann-password-1"
-IGNORED_CONSOLE = ("fonts.googleapis.com", "ERR_NAME_NOT_RESOLVED")
 
 
-def watch(page: Page) -> tuple[list[str], list[str]]:
-    """Page errors and console errors; and the auth API requests the page makes."""
-    errors: list[str] = []
+def auth_calls(page: Page) -> list[str]:
+    """The auth API requests the page makes (`refresh`, `me`, ...), as they happen."""
     calls: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console: {msg.text}")
-            if msg.type == "error" and not any(s in msg.text for s in IGNORED_CONSOLE)
-            else None)
     page.on("request", lambda request: calls.append(request.url.split("/api/auth/")[1])
             if "/api/auth/" in request.url else None)
-    return errors, calls
-
-
-def sign_in(page: Page, username: str, password: str) -> None:
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(password)
-    page.locator("button[type=submit]").click()
-
-
-def counter(page: Page) -> Any:
-    return page.locator("#counter input")
-
-
-def click(page: Page) -> None:
-    page.locator("#button button").click()
+    return calls
 
 
 def the_whole_flow(page: Page, server: Server) -> None:
-    errors, calls = watch(page)
+    app = AppPage(page)  # its `errors`: page errors and console errors
+    calls = auth_calls(page)
+    counter = app.input("counter")
     dialogs: list[str] = []
 
     def on_dialog(dialog: Dialog) -> None:
@@ -66,44 +49,43 @@ def the_whole_flow(page: Page, server: Server) -> None:
     page.on("dialog", on_dialog)
 
     # Not signed in: the app sends the browser to the login page, remembering where it was.
-    page.goto(f"{server.url}/?from=e2e")
+    app.open(server, "/?from=e2e", wait=False)
     expect(page).to_have_url(f"{server.url}/login?next={quote('/?from=e2e', safe='')}")
-    expect(page.locator("input[name=password]")).to_be_visible()
+    expect(app.login_form.password).to_be_visible()
 
     # A wrong password: the form again, with the message, the username kept.
-    sign_in(page, "ann", "not-the-password")
-    expect(page.locator("[data-numerous-login-error]")).to_have_text(
-        "Invalid username or password")
-    expect(page.locator("input[name=username]")).to_have_value("ann")
+    sign_in(app, "ann", "not-the-password")
+    expect(app.login_form.error).to_have_text("Invalid username or password")
+    expect(app.login_form.username).to_have_value("ann")
 
     # The right one: on to the page asked for, the app running as ann.
-    sign_in(page, "ann", PASSWORD)
+    sign_in(app, "ann", PASSWORD)
     expect(page).to_have_url(f"{server.url}/?from=e2e")
-    wait_ready(page)
-    expect(page.locator("#greeting input")).to_have_value("Hello ann")
-    expect(counter(page)).to_have_value("0")
-    click(page)
-    expect(counter(page)).to_have_value("1")
+    app.wait_ready()
+    expect(app.input("greeting")).to_have_value("Hello ann")
+    expect(counter).to_have_value("0")
+    app.button("button").click()
+    expect(counter).to_have_value("1")
     context = page.evaluate("() => window.numerousAuth.ready.then(() => ["
                             "window.numerousAuth.isAuthenticated(),"
                             "window.numerousAuth.getUserContext()])")
     assert context[0] is True
     assert context[1]["username"] == "ann" and context[1]["roles"] == ["editor"]
     assert "access_token" not in page.evaluate("() => document.cookie"), "httpOnly"
-    session = page.evaluate("() => window.numerous.config.session")
+    session = app.session_id
 
     # Work on across several access token lifetimes: auth.js refreshes before each runs out.
     time.sleep(ACCESS_SECONDS * 2.5)
-    click(page)
-    expect(counter(page)).to_have_value("2")
+    app.button("button").click()
+    expect(counter).to_have_value("2")
     assert calls.count("refresh") >= 2, calls
     assert page.evaluate("() => fetch('api/auth/me').then(r => r.status)") == 200
 
     # The WebSocket drops and comes back on the refreshed token to the same session.
     page.evaluate("() => window.numerous.connection.socket.close()")
-    click(page)
-    expect(counter(page)).to_have_value("3")
-    assert page.evaluate("() => window.numerous.config.session") == session
+    app.button("button").click()
+    expect(counter).to_have_value("3")
+    assert app.session_id == session
 
     # No refresh timer runs (a laptop asleep): the server closes the WebSocket with 4401 when
     # the token it was opened with runs out, the page renews its sign-in on that 4401 and
@@ -118,27 +100,28 @@ def the_whole_flow(page: Page, server: Server) -> None:
     assert calls.count("refresh") > refreshes, calls
     assert page.evaluate("() => window.numerousAuth.ensureFresh()") is True
     assert page.evaluate("() => fetch('api/auth/me').then(r => r.status)") == 200
-    click(page)
-    expect(counter(page)).to_have_value("4")
-    assert page.evaluate("() => window.numerous.config.session") == session
+    app.button("button").click()
+    expect(counter).to_have_value("4")
+    assert app.session_id == session
 
-    # Sign out: back at the login page; the back button does not bring the app back.
+    # Sign out (the app's own button, auth/*/index.html.j2): back at the login page; the back
+    # button does not bring the app back.
     page.locator("#sign-out").click()
     expect(page).to_have_url(f"{server.url}/login")
     page.go_back()
-    expect(page.locator("input[name=password]")).to_be_visible()
+    expect(app.login_form.password).to_be_visible()
     expect(page).to_have_url(f"{server.url}/login?next={quote('/?from=e2e', safe='')}")
-    assert page.locator("#counter").count() == 0
+    assert app.widget("counter").count() == 0
     assert page.evaluate("() => fetch('api/auth/me').then(r => r.status)") == 401
 
     # A `next` that leads elsewhere is ignored; one with markup is harmless.
-    page.goto(f"{server.url}/login?next=javascript:alert(1)")
-    sign_in(page, "ann", PASSWORD)
+    app.open(server, "/login?next=javascript:alert(1)", wait=False)
+    sign_in(app, "ann", PASSWORD)
     expect(page).to_have_url(f"{server.url}/")
-    wait_ready(page)
-    expect(counter(page)).to_have_value("0")  # signing in again starts a new session
+    app.wait_ready()
+    expect(counter).to_have_value("0")  # signing in again starts a new session
     assert dialogs == []
-    unexpected = [e for e in errors if "401" not in e]
+    unexpected = [e for e in app.errors if "401" not in e]
     assert unexpected == [], unexpected
 
 

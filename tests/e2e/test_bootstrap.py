@@ -11,7 +11,9 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from .conftest import wait_ready
+from numerous.apps.testing import AppPage
+
+from ._support import sign_in
 
 BOOTSTRAP = str(Path(sys.executable).parent / "numerous-bootstrap")
 
@@ -19,19 +21,16 @@ BOOTSTRAP = str(Path(sys.executable).parent / "numerous-bootstrap")
 def test_bootstrapped_app_works_in_the_browser(tmp_path: Path, serve: Any, page: Page) -> None:
     subprocess.run([BOOTSTRAP, "my_app", "--skip-deps", "--run-skip"], cwd=tmp_path, check=True)
     server = serve(tmp_path / "my_app")
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
-    wait_ready(page)
-    page.locator("#button button").click()
-    expect(page.locator("#counter input")).to_have_value("1")
-    page.locator("#name input").fill("Ada")
-    expect(page.locator("#greeting input")).to_have_value("Hello, Ada!")
-    expect(page.locator("#total input")).to_have_value("3 × Apples = 3.60")
-    page.locator("#quantity input").fill("5")
-    expect(page.locator("#total input")).to_have_value("5 × Apples = 6.00")
-    expect(page.locator("#basket")).to_contain_text("6.00")
-    assert errors == []
+    app = AppPage(page).open(server)
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
+    app.input("name").fill("Ada")
+    expect(app.input("greeting")).to_have_value("Hello, Ada!")
+    expect(app.input("total")).to_have_value("3 × Apples = 3.60")
+    app.input("quantity").fill("5")
+    expect(app.input("total")).to_have_value("5 × Apples = 6.00")
+    expect(app.widget("basket")).to_contain_text("6.00")
+    assert app.errors == []
     assert "WARNING" not in server.output()
 
 
@@ -42,18 +41,17 @@ def bootstrap_with(tmp_path: Path, flag: str) -> tuple[Path, str]:
     return tmp_path / "secure_app", password
 
 
-def sign_in_and_count(page: Page, url: str, password: str) -> None:
-    page.goto(url)
+def sign_in_and_count(page: Page, server: Any, password: str) -> None:
+    app = AppPage(page).open(server, wait=False)
     expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill("wrong password")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("[data-numerous-login-error]")).to_be_visible()
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    wait_ready(page)
-    page.locator("#button button").click()
-    expect(page.locator("#counter input")).to_have_value("1")
+    for label in ("Username", "Password"):  # the fields are labelled for every visitor
+        expect(page.get_by_label(label)).to_be_visible()
+    sign_in(app, "admin", "wrong password")
+    expect(app.login_form.error).to_be_visible()
+    sign_in(app, "admin", password)
+    app.wait_ready()
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
 
 
 def test_bootstrap_with_auth_signs_in_with_env_users(tmp_path: Path, serve: Any,
@@ -63,7 +61,7 @@ def test_bootstrap_with_auth_signs_in_with_env_users(tmp_path: Path, serve: Any,
     assert "NUMEROUS_JWT_SECRET" in (project / ".env.example").read_text()
     assert "NUMEROUS_AUTH_USERS" in (project / ".env.example").read_text()
     server = serve(project)
-    sign_in_and_count(page, server.url, password)
+    sign_in_and_count(page, server, password)
 
 
 def test_bootstrap_with_db_auth_signs_in_with_database_users(tmp_path: Path, serve: Any,
@@ -71,7 +69,7 @@ def test_bootstrap_with_db_auth_signs_in_with_database_users(tmp_path: Path, ser
     project, password = bootstrap_with(tmp_path, "--with-db-auth")
     assert (project / "app_auth.db").is_file()
     server = serve(project)
-    sign_in_and_count(page, server.url, password)
+    sign_in_and_count(page, server, password)
     # More users from the command line.
     subprocess.run([sys.executable, "create_users.py", "ada"], cwd=project, check=True,
                    env={**os.environ, "NUMEROUS_NEW_PASSWORD": "ada-password-1"})

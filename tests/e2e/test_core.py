@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,26 +14,14 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import Server, spawn, wait_ready, wait_until_serving
+from numerous.apps.testing import AppPage, Server, spawn, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
-IGNORED_CONSOLE = ("fonts.googleapis.com", "ERR_NAME_NOT_RESOLVED")
 
 
-def watch_errors(page: Page) -> list[str]:
-    """Collect page errors and console errors, except the offline Google Fonts import."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console: {msg.text}")
-            if msg.type == "error" and not any(s in msg.text for s in IGNORED_CONSOLE) else None)
-    return errors
-
-
-def open_app(page: Page, url: str) -> list[str]:
-    errors = watch_errors(page)
-    page.goto(url)
-    wait_ready(page)
-    return errors
+def open_app(page: Page, server: Any) -> AppPage:
+    """The app in `page`, ready; its `errors` collect page and console errors from now on."""
+    return AppPage(page).open(server)
 
 
 def poll(page: Page, expression: str, timeout: float = 10.0) -> None:
@@ -47,22 +34,18 @@ def poll(page: Page, expression: str, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def counter_input(page: Page) -> Any:
-    return page.locator("#counter input")
-
-
 def test_seed_counter_app_counts_clicks(serve: Any, page: Page) -> None:
     server = serve(HERE / "counter")
-    errors = open_app(page, server.url)
-    expect(counter_input(page)).to_have_value("0")
-    page.locator("#button button").click()
-    expect(counter_input(page)).to_have_value("1")
-    page.locator("#button button").click()
-    expect(counter_input(page)).to_have_value("2")
-    expect(page.locator("#numerous-splash")).to_be_hidden()
+    app = open_app(page, server)
+    expect(app.input("counter")).to_have_value("0")
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("2")
+    expect(app.splash).to_be_hidden()
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(240, 244, 255)", "static/css/styles.css was not applied"
-    assert errors == []
+    assert app.errors == []
 
 
 def test_seed_app_runs_with_python_app_py(tmp_path: Path, page: Page) -> None:
@@ -76,9 +59,9 @@ def test_seed_app_runs_with_python_app_py(tmp_path: Path, page: Page) -> None:
     server = Server(process, "http://127.0.0.1:8000", log)
     try:
         wait_until_serving(server, 20)
-        open_app(page, server.url)
-        page.locator("#button button").click()
-        expect(counter_input(page)).to_have_value("1")
+        app = open_app(page, server)
+        app.button("button").click()
+        expect(app.input("counter")).to_have_value("1")
     finally:
         server.stop()
 
@@ -89,17 +72,15 @@ def test_two_browsers_get_independent_sessions(serve: Any, browser: Browser) -> 
     second_context = browser.new_context()
     third = second_context.new_page()
     try:
-        for page in (first, second, third):
-            open_app(page, server.url)
-        first.locator("#button button").click()
-        first.locator("#button button").click()
-        expect(counter_input(first)).to_have_value("2")
-        third.locator("#button button").click()
-        expect(counter_input(third)).to_have_value("1")
-        expect(counter_input(second)).to_have_value("0")
-        expect(counter_input(first)).to_have_value("2")
-        sessions = {p.evaluate("window.numerous.config.session") for p in (first, second, third)}
-        assert len(sessions) == 3
+        apps = [open_app(page, server) for page in (first, second, third)]
+        apps[0].button("button").click()
+        apps[0].button("button").click()
+        expect(apps[0].input("counter")).to_have_value("2")
+        apps[2].button("button").click()
+        expect(apps[2].input("counter")).to_have_value("1")
+        expect(apps[1].input("counter")).to_have_value("0")
+        expect(apps[0].input("counter")).to_have_value("2")
+        assert len({app.session_id for app in apps}) == 3
     finally:
         second_context.close()
 
@@ -109,22 +90,20 @@ def test_shared_widgets_show_one_browsers_change_in_every_browser(serve: Any,
     server = serve(HERE / "shared")
     contexts = [browser.new_context(), browser.new_context()]
     try:
-        first, second = (context.new_page() for context in contexts)
-        errors = open_app(first, server.url) + open_app(second, server.url)
-        first.locator("#button button").click()
-        expect(counter_input(second)).to_have_value("1")
-        second.locator("#button button").click()
-        second.locator("#button button").click()
-        expect(counter_input(first)).to_have_value("3")
-        counter_input(first).fill("10")
-        counter_input(first).press("Enter")
-        expect(counter_input(second)).to_have_value("10")
-        late = contexts[1].new_page()
-        open_app(late, server.url)
-        expect(counter_input(late)).to_have_value("10")
-        sessions = {p.evaluate("window.numerous.config.session") for p in (first, second, late)}
+        first, second = (open_app(context.new_page(), server) for context in contexts)
+        first.button("button").click()
+        expect(second.input("counter")).to_have_value("1")
+        second.button("button").click()
+        second.button("button").click()
+        expect(first.input("counter")).to_have_value("3")
+        first.input("counter").fill("10")
+        first.input("counter").press("Enter")
+        expect(second.input("counter")).to_have_value("10")
+        late = open_app(contexts[1].new_page(), server)
+        expect(late.input("counter")).to_have_value("10")
+        sessions = {app.session_id for app in (first, second, late)}
         assert len(sessions) == 3, "each page keeps a session of its own"
-        assert errors == []
+        assert first.errors + second.errors == []
     finally:
         for context in contexts:
             context.close()
@@ -132,24 +111,22 @@ def test_shared_widgets_show_one_browsers_change_in_every_browser(serve: Any,
 
 def test_slow_callback_delays_only_its_own_session(serve: Any, browser: Browser) -> None:
     server = serve(HERE / "two_speeds")
-    slow_page, fast_page = browser.new_page(), browser.new_page()
-    open_app(slow_page, server.url)
-    open_app(fast_page, server.url)
-    slow_page.locator("#slow button").click()
-    expect(slow_page.locator("#status input")).to_have_value("working")
-    fast_page.locator("#fast button").click()
-    expect(fast_page.locator("#counter input")).to_have_value("1", timeout=1500)
+    slow, fast = open_app(browser.new_page(), server), open_app(browser.new_page(), server)
+    slow.button("slow").click()
+    expect(slow.input("status")).to_have_value("working")
+    fast.button("fast").click()
+    expect(fast.input("counter")).to_have_value("1", timeout=1500)
     # The other session's callback is still sleeping: the fast click did not wait for it.
-    expect(slow_page.locator("#status input")).to_have_value("working")
-    expect(slow_page.locator("#status input")).to_have_value("done", timeout=5000)
+    expect(slow.input("status")).to_have_value("working")
+    expect(slow.input("status")).to_have_value("done", timeout=5000)
 
 
 def test_dropped_websocket_resumes_the_same_session(serve: Any, page: Page) -> None:
     server = serve(HERE / "counter")
-    open_app(page, server.url)
-    session = page.evaluate("window.numerous.config.session")
-    page.locator("#button button").click()
-    expect(counter_input(page)).to_have_value("1")
+    app = open_app(page, server)
+    session = app.session_id
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
     statuses = page.evaluate("""() => {
         window.statuses = [];
         const connection = window.numerous.connection;
@@ -161,35 +138,35 @@ def test_dropped_websocket_resumes_the_same_session(serve: Any, page: Page) -> N
     }""")
     assert statuses == []
     poll(page, "window.statuses.includes('waiting') && window.numerous.connection.status === 'ready'")
-    expect(counter_input(page)).to_have_value("1")
-    page.locator("#button button").click()
-    expect(counter_input(page)).to_have_value("2")
-    assert page.evaluate("window.numerous.config.session") == session
-    expect(page.locator("#numerous-session-lost")).to_be_hidden()
+    expect(app.input("counter")).to_have_value("1")
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("2")
+    assert app.session_id == session
+    expect(app.session_lost.banner).to_be_hidden()
 
 
 def test_restarted_server_shows_session_lost_and_reload_works(serve: Any, page: Page) -> None:
     server = serve(HERE / "counter")
-    open_app(page, server.url)
-    page.locator("#button button").click()
-    expect(counter_input(page)).to_have_value("1")
+    app = open_app(page, server)
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
     server.stop()
     port = int(server.url.rsplit(":", 1)[1])
     serve(HERE / "counter", port=port)
     # The page reconnects, the new server does not know its session: the banner says so.
-    expect(page.locator("#numerous-session-lost")).to_be_visible(timeout=15_000)
-    page.locator("[data-numerous-reload]").click()
-    wait_ready(page)
-    expect(page.locator("#numerous-session-lost")).to_be_hidden()
-    expect(counter_input(page)).to_have_value("0")
-    page.locator("#button button").click()
-    expect(counter_input(page)).to_have_value("1")
+    expect(app.session_lost.banner).to_be_visible(timeout=15_000)
+    app.session_lost.reload.click()
+    app.wait_ready()
+    expect(app.session_lost.banner).to_be_hidden()
+    expect(app.input("counter")).to_have_value("0")
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
 
 
 def test_gallery_renders_and_values_round_trip(serve: Any, page: Page) -> None:
     server = serve(HERE / "gallery")
-    errors = open_app(page, server.url)
-    mirror = page.locator("#mirror input")
+    app = open_app(page, server)
+    mirror = app.input("mirror")
 
     def server_values() -> dict[str, Any]:
         return dict(json.loads(mirror.input_value()))
@@ -198,14 +175,15 @@ def test_gallery_renders_and_values_round_trip(serve: Any, page: Page) -> None:
                                              "number": 1.0, "slider": 2.0, "string": "abc",
                                              "tabs": "One"}, sort_keys=True))
     # Browser -> server
-    page.locator("#number input").fill("5")
-    page.locator("#number input").press("Enter")
-    page.locator("#string input").fill("typed")
-    page.locator("#checkbox input").check()
-    page.locator("#tabs .tab", has_text="Two").click()
-    page.locator("#slider input").fill("8")
-    page.locator("#dropdown .custom-select").click()
-    page.locator("#dropdown").get_by_text("green").click()
+    app.input("number").fill("5")
+    app.input("number").press("Enter")
+    app.input("string").fill("typed")
+    app.input("checkbox").check()
+    # Tabs and Dropdown are numerous-widgets' own markup: their parts, inside the widget.
+    app.widget("tabs").locator(".tab", has_text="Two").click()
+    app.input("slider").fill("8")
+    app.widget("dropdown").locator(".custom-select").click()
+    app.widget("dropdown").get_by_text("green").click()
     expected = {"number": 5.0, "string": "typed", "checkbox": True, "tabs": "Two",
                 "slider": 8.0, "dropdown": "green"}
     deadline = time.monotonic() + 10
@@ -213,38 +191,39 @@ def test_gallery_renders_and_values_round_trip(serve: Any, page: Page) -> None:
         time.sleep(0.05)
     assert server_values() == expected
     # Server -> browser
-    page.locator("#set_values button").click()
-    expect(page.locator("#number input")).to_have_value("42")
-    expect(page.locator("#string input")).to_have_value("from server")
-    expect(page.locator("#checkbox input")).to_be_checked()
-    expect(page.locator("#slider input")).to_have_value("7")
-    expect(page.locator("#dropdown .selected-value")).to_have_text("blue")
-    expect(page.locator("#tabs .tab.active")).to_have_text("Three")
+    app.button("set_values").click()
+    expect(app.input("number")).to_have_value("42")
+    expect(app.input("string")).to_have_value("from server")
+    expect(app.input("checkbox")).to_be_checked()
+    expect(app.input("slider")).to_have_value("7")
+    expect(app.widget("dropdown").locator(".selected-value")).to_have_text("blue")
+    expect(app.widget("tabs").locator(".tab.active")).to_have_text("Three")
     # Every default-constructible widget rendered something, and nothing failed.
     for name in ("chart", "chat", "htmltemplate", "loadsavewidget", "mapselector",
                  "progressbar", "task", "text", "timelinechart", "timer", "toast", "urlparams"):
-        assert page.locator(f"#default_{name}").count() == 1, name
-        assert page.locator(f"#default_{name} .numerous-widget-error").count() == 0, name
-    assert page.locator("#default_chat *").count() > 0
-    assert errors == []
+        assert app.widget(f"default_{name}").count() == 1, name
+        assert app.widget_error(f"default_{name}").count() == 0, name
+    assert app.widget("default_chat").locator("*").count() > 0
+    assert app.errors == []
 
 
 def test_custom_widget_messages_buffers_and_child_reference(serve: Any, page: Page) -> None:
     server = serve(HERE / "custom")
-    errors = open_app(page, server.url)
-    parent = page.locator("#parent")
+    app = open_app(page, server)
+    # The custom widgets' own markup (custom/app.py), inside each widget.
+    parent = app.widget("parent")
     expect(parent.locator(".status")).to_have_text("initialized")
     expect(parent.locator(".blob")).to_have_text("blob:0,1,255")
     expect(parent.locator(".child-text")).to_have_text("child says hello")
-    expect(page.locator("#child .child-label")).to_have_text("hello")
+    expect(app.widget("child").locator(".child-label")).to_have_text("hello")
     parent.locator(".send").click()
     expect(parent.locator(".reply")).to_have_text("got bytes:250,3,2,1")
     expect(parent.locator(".blob")).to_have_text("blob:1,2,3,250")
     expect(parent.locator(".child-text")).to_have_text("child says 4 bytes")
-    expect(page.locator("#child .child-label")).to_have_text("4 bytes")
+    expect(app.widget("child").locator(".child-label")).to_have_text("4 bytes")
     parent.locator(".upload").click()
     expect(parent.locator(".status")).to_have_text("upload:9,8,7")
-    assert errors == []
+    assert app.errors == []
 
 
 def test_callback_error_shows_modal_in_dev_mode(serve: Any, page: Page, tmp_path: Path) -> None:
@@ -260,14 +239,14 @@ def test_callback_error_shows_modal_in_dev_mode(serve: Any, page: Page, tmp_path
         "    return {'button': wi.Button(label='Break', on_click=fail)}\n"
         "app = create_app(template='index.html.j2', dev=True, app_generator=run_app)\n")
     server = serve(app_dir)
-    open_app(page, server.url)
-    page.locator("#button button").click()
-    modal = page.locator("#numerous-error-modal")
-    expect(modal).to_be_visible()
-    expect(modal.locator("[data-numerous-error-message]")).to_contain_text("the callback broke")
-    expect(modal.locator("[data-numerous-error-traceback]")).to_contain_text("Traceback")
-    modal.locator("[data-numerous-error-close]").click()
-    expect(modal).to_be_hidden()
-    page.locator("#button button").click()  # the session still works
-    expect(modal).to_be_visible()
+    app = open_app(page, server)
+    app.button("button").click()
+    modal = app.error_modal
+    expect(modal.dialog).to_be_visible()
+    expect(modal.message).to_contain_text("the callback broke")
+    expect(modal.traceback).to_contain_text("Traceback")
+    modal.close.click()
+    expect(modal.dialog).to_be_hidden()
+    app.button("button").click()  # the session still works
+    expect(modal.dialog).to_be_visible()
     assert httpx.get(server.url + "/").status_code == 200

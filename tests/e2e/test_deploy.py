@@ -33,8 +33,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from numerous.apps.auth import CreateUserRequest
 from numerous.apps.auth.providers.database_auth import DatabaseAuthProvider
+from numerous.apps.testing import AppPage, Server, free_port, spawn, wait_until_serving
 
-from .conftest import Server, free_port, spawn, wait_ready, wait_until_serving
+from ._support import sign_in
 
 APP = Path(__file__).resolve().parent / "deploy"
 NUMEROUS = str(Path(sys.executable).parent / "numerous")
@@ -217,31 +218,33 @@ class Visitor:
     """A browser (a context of its own) with one page, and the instance of every response."""
 
     context: BrowserContext
-    page: Page
+    app: AppPage
     served_by: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def page(self) -> Page:
+        return self.app.page
+
     def sign_in(self, url: str, username: str) -> None:
-        self.page.goto(f"{url}/")
+        self.app.open(url, "/", wait=False)
         expect(self.page).to_have_url(f"{url}/login?next={quote(PREFIX + '/', safe='')}")
-        self.page.locator("input[name=username]").fill(username)
-        self.page.locator("input[name=password]").fill(USERS[username])
-        self.page.locator("button[type=submit]").click()
+        sign_in(self.app, username, USERS[username])
         expect(self.page).to_have_url(f"{url}/")
-        wait_ready(self.page)
-        expect(self.page.locator("#greeting input")).to_have_value(f"Hello {username}")
+        self.app.wait_ready()
+        expect(self.app.input("greeting")).to_have_value(f"Hello {username}")
 
     def click_to(self, value: int) -> None:
-        self.page.locator("#button button").click()
+        self.app.button("button").click()
         expect(self.counter).to_have_value(str(value))
 
     @property
     def counter(self) -> Any:
-        return self.page.locator("#counter input")
+        return self.app.input("counter")
 
     @property
     def session(self) -> str:
-        return str(self.page.evaluate("window.numerous.config.session"))
+        return self.app.session_id
 
 
 @pytest.fixture
@@ -255,7 +258,7 @@ def visit(browser: Browser, cluster: Cluster) -> Iterator[Any]:
         contexts.append(context)
         if pinned is not None:
             context.add_cookies([{"name": "SERVERID", "value": pinned, "url": cluster.url}])
-        visitor = Visitor(context, context.new_page())
+        visitor = Visitor(context, AppPage(context.new_page()))
         visitor.page.on("response", lambda response: visitor.served_by.append(
             response.headers.get("x-served-by", "?"))
             if response.url.startswith(cluster.url) else None)
@@ -325,13 +328,13 @@ def test_a_killed_instance_sends_its_browsers_to_the_other(cluster: Cluster,
         cluster.kill("a")
     # The socket dropped, the reconnect reached b, which did not know the session: the page
     # reloaded by itself, on b, still signed in, and offered its values to its new session.
-    wait_ready(page)
+    visitor.app.wait_ready()
     moved_after = time.monotonic() - started
     assert visitor.session != session
     expect(page).to_have_url(f"{cluster.url}/")
     expect(visitor.counter).to_have_value("5")
-    expect(page.locator("#greeting input")).to_have_value("Hello ann")
-    expect(page.locator("#numerous-session-lost")).to_be_hidden()
+    expect(visitor.app.input("greeting")).to_have_value("Hello ann")
+    expect(visitor.app.session_lost.banner).to_be_hidden()
     assert visitor.served_by[-1] == "b", visitor.served_by
     assert page.evaluate("window.numerousAuth.ready.then(() => "
                          "window.numerousAuth.getUserContext().username)") == "ann"
@@ -364,9 +367,9 @@ def test_a_rolling_restart_moves_browsers_without_a_banner(cluster: Cluster, vis
     # its pages that their sessions ended.
     with page.expect_navigation(timeout=20_000):
         cluster.instances["a"].process.send_signal(signal.SIGTERM)
-    wait_ready(page)
+    visitor.app.wait_ready()
     expect(visitor.counter).to_have_value("3")
-    expect(page.locator("#numerous-session-lost")).to_be_hidden()
+    expect(visitor.app.session_lost.banner).to_be_hidden()
     assert visitor.served_by[-1] == "b", visitor.served_by
     visitor.click_to(4)
     assert cluster.instances["a"].process.wait(15) in (0, -signal.SIGTERM)

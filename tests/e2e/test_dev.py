@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import Server, free_port, spawn, wait_ready, wait_until_serving
+from numerous.apps.testing import AppPage, Server, free_port, spawn, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
 NUMEROUS = str(Path(sys.executable).parent / "numerous")
@@ -38,21 +38,19 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_template_edit_reloads_the_open_page(dev_app: tuple[Path, Server], page: Page) -> None:
     app_dir, server = dev_app
-    page.goto(server.url)
-    wait_ready(page)
-    page.locator("#button button").click()
-    expect(page.locator("#counter input")).to_have_value("1")
+    app = AppPage(page).open(server)
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
     edit(app_dir / "index.html.j2", "{{ counter }}", "<h1 id='title'>Edited</h1>{{ counter }}")
-    expect(page.locator("#title")).to_have_text("Edited", timeout=10_000)
-    wait_ready(page)
+    expect(page.locator("#title")).to_have_text("Edited", timeout=10_000)  # the edit's markup
+    app.wait_ready()
     # The value typed into the app survives the reload.
-    expect(page.locator("#counter input")).to_have_value("1")
+    expect(app.input("counter")).to_have_value("1")
 
 
 def test_static_edit_reloads_the_open_page(dev_app: tuple[Path, Server], page: Page) -> None:
     app_dir, server = dev_app
-    page.goto(server.url)
-    wait_ready(page)
+    AppPage(page).open(server)
     (app_dir / "static" / "css" / "styles.css").write_text("body { background: rgb(1, 2, 3); }")
     expect(page.locator("body")).to_have_css("background-color", "rgb(1, 2, 3)", timeout=10_000)
 
@@ -60,35 +58,34 @@ def test_static_edit_reloads_the_open_page(dev_app: tuple[Path, Server], page: P
 def test_app_edit_adds_widget_and_errors_show_then_recover(
         dev_app: tuple[Path, Server], page: Page) -> None:
     app_dir, server = dev_app
-    page.goto(server.url)
-    wait_ready(page)
-    page.locator("#button button").click()
-    page.locator("#button button").click()
-    expect(page.locator("#counter input")).to_have_value("2")
+    app = AppPage(page).open(server)
+    app.button("button").click()
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("2")
 
     # Add a widget in app.py and place it in the template.
     edit(app_dir / "index.html.j2", "{{ button }}", "{{ button }}\n{{ note }}")
     edit(app_dir / "app.py", '    return {"counter": counter, "button": button}',
          '    note = wi.Text(value="a new widget")\n'
          '    return {"counter": counter, "button": button, "note": note}')
-    expect(page.locator("#note input")).to_have_value("a new widget", timeout=10_000)
-    wait_ready(page)
-    expect(page.locator("#counter input")).to_have_value("2")  # kept across the reload
+    expect(app.input("note")).to_have_value("a new widget", timeout=10_000)
+    app.wait_ready()
+    expect(app.input("counter")).to_have_value("2")  # kept across the reload
 
     # Break app.py: the open page shows the traceback over the app; the server keeps running.
     good = (app_dir / "app.py").read_text()
     (app_dir / "app.py").write_text(good + "\nthis is not python(\n")
-    overlay = page.locator("#numerous-dev-overlay")
+    overlay = app.dev_overlay
     expect(overlay).to_be_visible(timeout=10_000)
     expect(overlay).to_contain_text("SyntaxError")
 
     # Fix it: the page comes back by itself.
     time.sleep(0.1)
     (app_dir / "app.py").write_text(good)
-    expect(page.locator("#note input")).to_have_value("a new widget", timeout=10_000)
-    wait_ready(page)
+    expect(app.input("note")).to_have_value("a new widget", timeout=10_000)
+    app.wait_ready()
     expect(overlay).to_have_count(0)
-    expect(page.locator("#counter input")).to_have_value("2")
+    expect(app.input("counter")).to_have_value("2")
 
 
 def test_page_loaded_while_broken_recovers_by_itself(dev_app: tuple[Path, Server],
@@ -97,9 +94,9 @@ def test_page_loaded_while_broken_recovers_by_itself(dev_app: tuple[Path, Server
     good = (app_dir / "app.py").read_text()
     (app_dir / "app.py").write_text(good.replace("def run_app():", "def run_app(:"))
     time.sleep(0.5)
-    page.goto(server.url)
+    app = AppPage(page).open(server, wait=False)
     expect(page.locator("body")).to_contain_text("SyntaxError", timeout=10_000)
     (app_dir / "app.py").write_text(good)
-    wait_ready(page, timeout=15_000)
-    page.locator("#button button").click()
-    expect(page.locator("#counter input")).to_have_value("1")
+    app.wait_ready(timeout=15_000)
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from .conftest import Server, free_port, spawn, wait_ready, wait_until_serving
+from numerous.apps.testing import AppPage, Server, free_port, spawn, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
 NUMEROUS = str(Path(sys.executable).parent / "numerous")
@@ -21,12 +21,10 @@ def test_shutdown_tells_open_pages(tmp_path: Path, page: Page) -> None:
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
         wait_until_serving(server, 20)
-        page.goto(server.url)
-        wait_ready(page)
+        app = AppPage(page).open(server)
         process.send_signal(signal.SIGTERM)
         # The banner, not minutes of reconnecting: the page was told its session ended.
-        banner = page.locator("#numerous-session-lost")
-        expect(banner).to_be_visible(timeout=5_000)
+        expect(app.session_lost.banner).to_be_visible(timeout=5_000)
         assert process.wait(15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
     finally:
         server.stop()

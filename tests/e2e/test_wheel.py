@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import Server, free_port, spawn, wait_until_serving
+from numerous.apps.testing import Server, free_port, spawn, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,6 @@
-"""Helpers shared by the unit tests: polling with a deadline, a wire-level test client, and
-reading a served page and its WebSocket through Starlette's TestClient."""
+"""Helpers shared by the unit tests: polling with a deadline, a wire-level test client, a small
+counter app (`make_app`), and reading a served page and its WebSocket through Starlette's
+TestClient."""
 
 from __future__ import annotations
 
@@ -7,13 +8,24 @@ import asyncio
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
+import anywidget
+import traitlets
 
+from numerous.apps import NumerousApp, create_app, current_user
 from numerous.apps._connection import Disconnected, MemoryConnection
 from numerous.apps._protocol import PROTOCOL_VERSION, decode, encode
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
+    # Every test module imports TestClient from here, so this is the one place that filters it.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient  # noqa: F401 - imported from here
 
 OWNER = "o" * 32
 """A client token of the length the page route hands out."""
@@ -118,6 +130,41 @@ class WireClient:
                 seen.append(await self.message(timeout))
         except TimeoutError:
             return seen
+
+
+# --- a small app ------------------------------------------------------------------------------
+
+ESM = "export default { render() {} }\n" + "// widget code\n" * 200
+"""The counter's front-end: long enough for compression to matter."""
+
+PAGE_TEMPLATE = ("<!DOCTYPE html><html><head><title>t</title></head><body>"
+                 "<main>{{ counter }}</main></body></html>")
+
+
+class Counter(anywidget.AnyWidget):
+    _esm = ESM
+    _css = ".counter { color: teal }"
+    value = traitlets.Int(0).tag(sync=True)
+    owner = traitlets.Unicode("").tag(sync=True)
+
+
+def run_counter() -> dict[str, Any]:
+    """A counter that shows who opened the session (current_user() inside run_app)."""
+    user = current_user()
+    return {"counter": Counter(owner=user.username if user is not None else "")}
+
+
+def make_app(folder: Path, auth_provider: Any = None, *, template: str = PAGE_TEMPLATE,
+             app_generator: Callable[[], dict[str, Any]] | None = run_counter,
+             **options: Any) -> NumerousApp:
+    """`create_app` serving `template` from `folder` (created if need be) with a counter.
+
+    Any other `create_app` option goes through: `make_app(tmp_path, provider, dev=True)`.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.html.j2").write_text(template)
+    return create_app(template="index.html.j2", base_dir=folder, app_generator=app_generator,
+                      auth_provider=auth_provider, **options)
 
 
 # --- a page and its WebSocket through Starlette's TestClient -----------------------------------

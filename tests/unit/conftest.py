@@ -7,8 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import warnings
-
 import pytest
 
 from numerous.apps import _comm
@@ -17,12 +15,7 @@ from numerous.apps._session import Session
 from numerous.apps._sessions import SessionLimits, SessionManager
 from numerous.apps._socket import serve_connection
 
-from ._support import OWNER, WireClient, hello, join
-
-with warnings.catch_warnings():
-    # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
+from ._support import OWNER, TestClient, WireClient, hello, join
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps.agent import _access
 from numerous.apps._runtime import serving_mode
 
-from .test_agent_support import (
+from ._agent_support import (
     API,
     TestClient,
     as_caller,
@@ -372,7 +372,7 @@ def test_a_failing_action_is_a_500_and_the_session_goes_on(tmp_path: Path, serve
 def test_an_action_result_json_cannot_carry_is_a_500(tmp_path: Path, served: Any) -> None:
     from numerous.apps import action
 
-    from .test_agent_support import Counter
+    from ._agent_support import Counter
 
     def run_app() -> dict[str, Any]:
         @action

@@ -17,7 +17,7 @@ from numerous.apps import action, create_app
 from numerous.apps.agent._action import MARK, _session_actions, session_actions, widget_actions
 from numerous.apps.agent._describe import describe_widget, published_traits, to_json, trait_schema
 
-from .test_agent_support import API, TestClient
+from ._agent_support import API, TestClient
 
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps.auth.providers.env_auth import EnvAuthProvider
 
-from .test_agent_support import API, as_caller, config_of, make_app
+from ._agent_support import API, as_caller, config_of, make_app
 
 USERS = [{"username": "ann", "password": "ann-password-1"},
          {"username": "bob", "password": "bob-password-1"}]

@@ -11,7 +11,7 @@ import pytest
 from numerous.apps.agent import _mcp
 from numerous.apps._client import CLIENT_COOKIE
 
-from .test_agent_support import API, TestClient, as_caller, config_of, make_app
+from ._agent_support import API, TestClient, as_caller, config_of, make_app
 
 MCP = f"{API}/mcp"
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}

@@ -7,44 +7,33 @@ import logging
 import re
 import runpy
 import textwrap
-import warnings
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import pytest
-import traitlets
 from fastapi import FastAPI
 from ipywidgets.widgets.widget import _instances
 from starlette.websockets import WebSocketDisconnect
 
-from numerous.apps import NumerousApp, SecurityPolicy, SessionLimits, create_app
+from numerous.apps import SecurityPolicy, SessionLimits, create_app
 from numerous.apps import _assets
 from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps._assets import ClientFiles
 from numerous.apps._protocol import PROTOCOL_VERSION
 
-from ._support import config_of, wait_until, ws_hello, ws_message
-
-with warnings.catch_warnings():
-    # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
-
-ESM = "export default { render() {} }\n" + "// widget code\n" * 200
+from ._support import (
+    ESM,
+    Counter,
+    TestClient,
+    config_of,
+    make_app,
+    wait_until,
+    ws_hello,
+    ws_message,
+)
 
 numerous_widgets_warning = pytest.mark.filterwarnings(
     "ignore:Passing unrecognized arguments:DeprecationWarning")
-
-
-class Counter(anywidget.AnyWidget):
-    _esm = ESM
-    _css = ".counter { color: teal }"
-    value = traitlets.Int(0).tag(sync=True)
-
-
-def run_counter() -> dict[str, Any]:
-    return {"counter": Counter()}
 
 
 @pytest.fixture(autouse=True)
@@ -57,18 +46,6 @@ def client_js(tmp_path_factory: pytest.TempPathFactory,
     files = ClientFiles(folder)
     monkeypatch.setattr(_assets, "_client", files)
     return files
-
-
-def make_app(tmp_path: Path, template: str = "<main>{{ counter }}</main>",
-             app_generator: Any = run_counter, **kwargs: Any) -> NumerousApp:
-    (tmp_path / "index.html.j2").write_text(template)
-    return create_app(template="index.html.j2", base_dir=tmp_path, app_generator=app_generator,
-                      **kwargs)
-
-
-
-
-
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -254,7 +231,7 @@ def test_the_base_stylesheet_is_served_and_can_be_overridden(tmp_path: Path,
 
 def test_a_template_with_a_missing_widget_is_a_500_naming_it_in_dev(tmp_path: Path,
                                                                    served: Any) -> None:
-    app = make_app(tmp_path, "{{ counter }} {{ chart }}", dev=True)
+    app = make_app(tmp_path, template="{{ counter }} {{ chart }}", dev=True)
     client = served(app)
     response = client.get("/")
     assert response.status_code == 500
@@ -265,7 +242,7 @@ def test_a_template_with_a_missing_widget_is_a_500_naming_it_in_dev(tmp_path: Pa
 
 def test_without_dev_the_error_page_says_nothing_about_the_app(tmp_path: Path,
                                                               served: Any) -> None:
-    app = make_app(tmp_path, "{{ counter }} {{ chart }}", dev=False)
+    app = make_app(tmp_path, template="{{ counter }} {{ chart }}", dev=False)
     response = served(app).get("/")
     assert response.status_code == 500
     assert "chart" not in response.text
@@ -404,7 +381,7 @@ def test_a_click_in_the_browser_updates_the_counter_over_the_websocket(
 
         return {"counter": counter, "button": wi.Button(label="Click me", on_click=on_click)}
 
-    app = make_app(tmp_path, "{{ counter }}{{ button }}", app_generator=run_app, dev=True)
+    app = make_app(tmp_path, template="{{ counter }}{{ button }}", app_generator=run_app, dev=True)
     client = served(app)
     config = config_of(client.get("/").text)
     with client.websocket_connect(config["ws"]) as ws:

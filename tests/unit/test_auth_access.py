@@ -18,7 +18,7 @@ from numerous.apps.auth.dependencies import (
     require_role,
 )
 
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     env_provider,
     login,

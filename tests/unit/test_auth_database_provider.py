@@ -29,7 +29,7 @@ from numerous.apps.auth.providers import (
 )
 from numerous.apps.auth.providers._hashing import StoredPasswords
 
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     TestClient,
     config_of,

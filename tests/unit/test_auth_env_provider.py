@@ -15,7 +15,7 @@ from numerous.apps.auth._passwords import scrypt_verify
 from numerous.apps.auth.providers import AuthConfigError, EnvAuthProvider, env_auth
 from numerous.apps.auth.providers.env_auth import EnvAuthProvider as EnvAuthProviderDirect
 
-from .test_auth_support import USERS, env_provider, make_app, new_secret
+from ._auth_support import USERS, env_provider, make_app, new_secret
 
 
 @pytest.fixture

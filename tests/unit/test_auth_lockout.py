@@ -20,7 +20,7 @@ from numerous.apps.auth import BaseAuthProvider, CreateUserRequest, LoginLimits
 from numerous.apps.auth._ratelimit import LoginLimiter
 from numerous.apps.auth.providers import DatabaseAuthProvider, _hashing
 
-from .test_auth_support import PASSWORDS, env_provider, make_app, new_secret
+from ._auth_support import PASSWORDS, env_provider, make_app, new_secret
 
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

@@ -15,7 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from numerous.apps import SecurityPolicy, combine_apps
 from numerous.apps.auth import User
 
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     PASSWORDS,
     cookie_headers,

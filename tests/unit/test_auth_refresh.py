@@ -12,7 +12,7 @@ import jwt
 from numerous.apps.auth import LoginLimits, User
 from numerous.apps.auth._tokens import TokenIssuer
 
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     PASSWORDS,
     cookie_headers,

@@ -10,7 +10,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     config_of,
     env_provider,

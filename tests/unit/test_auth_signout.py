@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from numerous.apps.auth import BaseAuthProvider, CreateUserRequest, User, _refresh
 from numerous.apps.auth.providers import DatabaseAuthProvider, _hashing
 
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     PASSWORDS,
     TestClient,

@@ -12,7 +12,7 @@ import pytest
 from numerous.apps.auth._tokens import ALGORITHM, TokenIssuer, generated_secret
 from numerous.apps.auth.models import User
 
-from .test_auth_support import new_secret
+from ._auth_support import new_secret
 
 USER = User(id="u1", username="ann")
 

@@ -18,7 +18,7 @@ from numerous.cli import main as main_module
 from numerous.cli.bootstrap import bootstrap
 from numerous.cli.main import cli
 
-from .test_agent_support import TestClient
+from ._agent_support import TestClient
 
 BIN = Path(sys.executable).parent
 

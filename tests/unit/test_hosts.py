@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from numerous.cli import main as main_module
 from numerous.apps._hosts import default_allowed_hosts
 
-from . import test_agent_support as agent
+from . import _agent_support as agent
 from ._edge import connect, read_response, request_head, running
 
 EVIL = "rebind.attacker.example"

@@ -12,8 +12,8 @@ from fastapi import Request
 from numerous.apps import SecurityPolicy, combine_apps
 from numerous.apps._client import CLIENT_COOKIE
 
-from . import test_agent_support as agent
-from . import test_auth_support as auth
+from . import _agent_support as agent
+from . import _auth_support as auth
 from ._edge import PeakRSS, connect, post_chunked, read_response, request_head, running
 
 MiB = 1024 * 1024

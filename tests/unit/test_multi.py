@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anywidget
 import pytest
-import traitlets
-from fastapi.testclient import TestClient
 
-from numerous.apps import combine_apps, create_app
+from numerous.apps import combine_apps
 
-
-class Tiny(anywidget.AnyWidget):
-    _esm = "export default { render({ el }) { el.textContent = 'tiny'; } }"
-    value = traitlets.Int(0).tag(sync=True)
-
-
-def make_app(tmp_path: Path, prefix: str = "", **options: object):
-    (tmp_path / "index.html.j2").write_text("<main>{{ tiny }}</main>")
-    return create_app(template="index.html.j2", base_dir=tmp_path, path_prefix=prefix,
-                      app_generator=lambda: {"tiny": Tiny()}, **options)
+from ._support import TestClient, make_app
 
 
 def test_apps_are_served_under_their_prefixes(tmp_path: Path) -> None:
-    main = combine_apps({"/one": make_app(tmp_path, "/one"), "/two": make_app(tmp_path, "/two")},
+    main = combine_apps({"/one": make_app(tmp_path, path_prefix="/one"),
+                         "/two": make_app(tmp_path, path_prefix="/two")},
                         title="Pair")
     with TestClient(main) as client:
         assert client.get("/health").json() == {"status": "healthy", "apps": ["/one", "/two"]}
@@ -48,7 +37,7 @@ def test_root_redirect(tmp_path: Path) -> None:
 
 def test_prefix_mismatch_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="path_prefix='/other'"):
-        combine_apps({"/one": make_app(tmp_path, "/other")})
+        combine_apps({"/one": make_app(tmp_path, path_prefix="/other")})
     with pytest.raises(ValueError, match="not a path prefix"):
         combine_apps({"/": make_app(tmp_path)})
     with pytest.raises(ValueError, match="at least one app"):
@@ -82,7 +71,7 @@ def test_shared_static_and_theme(tmp_path: Path) -> None:
 
 
 def test_sub_app_lifespans_run_under_the_combined_server(tmp_path: Path) -> None:
-    app = make_app(tmp_path, "/one")
+    app = make_app(tmp_path, path_prefix="/one")
     main = combine_apps({"/one": app})
     with TestClient(main) as client:
         client.get("/one/")

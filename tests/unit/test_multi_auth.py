@@ -6,27 +6,13 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import anywidget
-import traitlets
-from fastapi.testclient import TestClient
-
-from numerous.apps import combine_apps, create_app
+from numerous.apps import combine_apps
 from numerous.apps.auth.providers.env_auth import EnvAuthProvider
+
+from ._support import TestClient, make_app
 
 SECRET = secrets.token_hex(32)
 PAGE = {"Accept": "text/html"}  # a browser's page load (other requests get 401, not a redirect)
-
-
-class Tiny(anywidget.AnyWidget):
-    _esm = "export default { render({ el }) { el.textContent = 'tiny'; } }"
-    value = traitlets.Int(0).tag(sync=True)
-
-
-def make_app(folder: Path, **options: object):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "index.html.j2").write_text("<main>{{ tiny }}</main>")
-    return create_app(template="index.html.j2", base_dir=folder,
-                      app_generator=lambda: {"tiny": Tiny()}, **options)
 
 
 def provider(password: str = "ann-password-1") -> EnvAuthProvider:
@@ -49,7 +35,7 @@ def test_one_sign_in_serves_every_app(tmp_path: Path) -> None:
         assert cookies["access_token"] == "/" and cookies["refresh_token"] == "/"
         for prefix in ("/one/", "/two/"):
             page = client.get(prefix)
-            assert page.status_code == 200 and 'data-numerous-widget="tiny"' in page.text
+            assert page.status_code == 200 and 'data-numerous-widget="counter"' in page.text
         assert client.get("/two/api/auth/me").json()["user"]["username"] == "ann"
         refreshed = client.post("/two/api/auth/refresh", headers={"Origin": "http://127.0.0.1"})
         assert refreshed.status_code == 200  # the refresh cookie reaches every app's auth API
@@ -74,7 +60,7 @@ def test_the_shared_auth_api_is_also_served_once_at_the_root(tmp_path: Path) -> 
         assert cookies["access_token"] == "/" and cookies["refresh_token"] == "/"
         assert client.get("/api/auth/me").json()["user"]["username"] == "ann"
         for prefix in ("/one/", "/two/"):
-            assert 'data-numerous-widget="tiny"' in client.get(prefix).text
+            assert 'data-numerous-widget="counter"' in client.get(prefix).text
         sessions = [s for app in (one, two) for s in app.numerous.sessions]
         assert len(sessions) == 2
         assert client.post("/api/auth/refresh", headers=origin).status_code == 200

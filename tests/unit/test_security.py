@@ -10,7 +10,7 @@ import httpx
 
 from numerous.apps import SecurityPolicy, combine_apps
 
-from . import test_agent_support as agent
+from . import _agent_support as agent
 from ._edge import running
 
 

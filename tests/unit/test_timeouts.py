@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from numerous.cli import main as main_module
 
-from . import test_agent_support as agent
+from . import _agent_support as agent
 from ._edge import connect, read_response, request_head, running
 
 HEAD = b"GET /numerous/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200

@@ -18,6 +18,9 @@ from __future__ import annotations
 from ._browser import (
     CHROMIUM_ARGS,
     AppPage,
+    ErrorModal,
+    LoginForm,
+    SessionLostBanner,
     chromium_launch_args,
     chromium_path,
     login,
@@ -44,7 +47,8 @@ from ._view import Message, UnknownWidget, WidgetView
 
 __all__ = [
     "CHROMIUM_ARGS", "AppDriver", "AppPage", "AppPageError", "AppSession", "AsyncAppDriver",
-    "AsyncAppSession", "LifespanError", "Message", "Served", "Server", "ThreadedServer",
+    "AsyncAppSession", "ErrorModal", "LifespanError", "LoginForm", "Message", "Served", "Server",
+    "SessionLostBanner", "ThreadedServer",
     "UnknownWidget", "WaitTimeout", "WidgetView", "chromium_launch_args", "chromium_path",
     "free_port", "load_app", "login", "serve_app", "served", "spawn", "start_server",
     "wait_ready", "wait_until_serving", "widget_locator",

@@ -1,6 +1,9 @@
-"""Playwright helpers: the system Chromium, a widget's element, the app's ready signal, login.
+"""Playwright helpers: the system Chromium, the app's ready signal, login, and locators for a
+widget and for the page's own parts (login form, splash, session-lost banner, error dialog).
 
-Playwright is only needed by the code that calls these; nothing here imports it.
+Tests find elements through these locators rather than through CSS selectors of their own, so
+a change to the page's markup is made here once. Playwright is only needed by the code that
+calls these; nothing here imports it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 READY = "document.documentElement.dataset.numerousReady === 'true'"
-IGNORED_CONSOLE = ("fonts.googleapis.com", "fonts.gstatic.com")
-"""Web fonts that widget stylesheets import: failing to load them offline is not an app error."""
+IGNORED_CONSOLE = ("fonts.googleapis.com", "fonts.gstatic.com", "basemaps.cartocdn.com")
+"""Web fonts that widget stylesheets import, and the map tiles of numerous-widgets' MapSelector:
+failing to load them offline is not an app error."""
 
 
 def chromium_path() -> str | None:
@@ -58,6 +62,41 @@ def wait_ready(page: Page, timeout: float = 15_000) -> None:
 def widget_locator(page: Page, key: str) -> Locator:
     """The mount point of widget `key`: `[data-numerous-widget="key"]`."""
     return page.locator(f'[data-numerous-widget="{key}"]')
+
+
+class LoginForm:
+    """The sign-in page as locators: `username`, `password`, `submit` and the `error` shown
+    after a failed attempt.
+
+    They match the built-in login page and any custom login template that posts the same
+    fields: `form.username.fill("ann"); form.password.fill(...); form.submit.click()`.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.username = page.locator("input[name=username]")
+        self.password = page.locator("input[name=password]")
+        self.submit = page.locator("form button[type=submit]")
+        self.error = page.locator("[data-numerous-login-error]")
+
+
+class SessionLostBanner:
+    """The banner shown when the server no longer knows the page's session (`banner`), and its
+    button that reloads the page (`reload`)."""
+
+    def __init__(self, page: Page) -> None:
+        self.banner = page.locator("#numerous-session-lost")
+        self.reload = self.banner.locator("[data-numerous-reload]")
+
+
+class ErrorModal:
+    """The dialog that shows a callback's error in dev mode: `dialog`, its `message`, the
+    `traceback`, and the `close` button."""
+
+    def __init__(self, page: Page) -> None:
+        self.dialog = page.locator("#numerous-error-modal")
+        self.message = self.dialog.locator("[data-numerous-error-message]")
+        self.traceback = self.dialog.locator("[data-numerous-error-traceback]")
+        self.close = self.dialog.locator("[data-numerous-error-close]")
 
 
 def login(page: Page, target: Any, username: str, password: str,
@@ -105,8 +144,45 @@ class AppPage:
         wait_ready(self.page, timeout)
 
     def widget(self, key: str) -> Locator:
-        """The element widget `key` is rendered in; `app.widget("counter").locator("input")`."""
+        """The element widget `key` is rendered in; `app.widget("chart").locator("canvas")`."""
         return widget_locator(self.page, key)
+
+    def input(self, key: str) -> Locator:
+        """The `<input>` of widget `key`: what numerous-widgets' Number, Text, Slider and
+        Checkbox render; `expect(app.input("counter")).to_have_value("1")`."""
+        return self.widget(key).locator("input")
+
+    def button(self, key: str) -> Locator:
+        """The `<button>` of widget `key`, as numerous-widgets' Button renders it;
+        `app.button("button").click()`."""
+        return self.widget(key).locator("button")
+
+    def widget_error(self, key: str) -> Locator:
+        """What the page shows in place of widget `key` when it failed to render (none when it
+        rendered)."""
+        return self.widget(key).locator(".numerous-widget-error")
+
+    @property
+    def login_form(self) -> LoginForm:
+        return LoginForm(self.page)
+
+    @property
+    def splash(self) -> Locator:
+        """The loading screen, hidden once the app is ready."""
+        return self.page.locator("#numerous-splash")
+
+    @property
+    def session_lost(self) -> SessionLostBanner:
+        return SessionLostBanner(self.page)
+
+    @property
+    def error_modal(self) -> ErrorModal:
+        return ErrorModal(self.page)
+
+    @property
+    def dev_overlay(self) -> Locator:
+        """`numerous dev`'s overlay with the traceback of an app that no longer loads."""
+        return self.page.locator("#numerous-dev-overlay")
 
     def login(self, target: Any, username: str, password: str,
               path: str = "/api/auth/login") -> APIResponse:

@@ -1,32 +1,28 @@
 """Helpers for the agent API tests (this module holds no tests of its own).
 
-Each test builds a small app in `tmp_path` with anywidget widgets and talks to it through
-Starlette's TestClient with the lifespan running. One TestClient per app: its requests share
+Each test builds a small app in `tmp_path` with `make_app` (`_support.make_app` with the agent
+API on and this module's `Counter`, which has traits of every kind and actions) and talks to it
+through Starlette's TestClient with the lifespan running. One TestClient per app: its requests share
 the event loop the sessions were created on. Several callers are simulated by swapping the
 client's cookies (`as_caller`).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import anywidget
 import traitlets
 
-from numerous.apps import NumerousApp, action, create_app
+from numerous.apps import action
 
-from ._support import config_of, ws_hello, ws_message  # noqa: F401 - re-exported
-
-with warnings.catch_warnings():
-    # Starlette 1.x prefers httpx2 for its TestClient and warns when it falls back to httpx.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
+from . import _support
+from ._support import TestClient, config_of, ws_hello, ws_message
 
 __all__ = ["API", "JSON", "Counter", "TestClient", "as_caller", "config_of", "make_app",
-           "run_counter", "ws_hello", "ws_message", "ws_until"]
+           "run_agent_counter", "ws_hello", "ws_message", "ws_until"]
 
 API = "/api/agent"
 JSON = {"content-type": "application/json"}
@@ -64,7 +60,8 @@ class Counter(anywidget.AnyWidget):
         self.value = 0
 
 
-def run_counter() -> dict[str, Any]:
+def run_agent_counter() -> dict[str, Any]:
+    """The agent's counter, and a session-level action (`total`) beside its own."""
     counter = Counter()
 
     @action
@@ -75,13 +72,8 @@ def run_counter() -> dict[str, Any]:
     return {"counter": counter}
 
 
-def make_app(tmp_path: Path, app_generator: Callable[[], dict[str, Any]] = run_counter,
-             **kwargs: Any) -> NumerousApp:
-    (tmp_path / "index.html.j2").write_text("<main>{{ counter }}</main>")
-    kwargs.setdefault("agent_api", True)
-    return create_app(template="index.html.j2", base_dir=tmp_path, app_generator=app_generator,
-                      **kwargs)
-
+make_app = partial(_support.make_app, app_generator=run_agent_counter, agent_api=True)
+"""`make_app(tmp_path, provider=None, **options)`: the shared app, as the agent tests need it."""
 
 
 def as_caller(client: TestClient, cookies: dict[str, str]) -> None:
@@ -89,9 +81,6 @@ def as_caller(client: TestClient, cookies: dict[str, str]) -> None:
     client.cookies.clear()
     for name, value in cookies.items():
         client.cookies.set(name, value)
-
-
-
 
 
 def ws_until(ws: Any, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
