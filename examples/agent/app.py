@@ -2,7 +2,7 @@
 
     python app.py            # serves http://127.0.0.1:8000
     python drive.py          # opens a session of its own and fills it in
-    python drive.py --attach CODE   # fills in the session your browser shows
+    python drive.py --attach=CODE   # fills in the session your browser shows
 
 Press "Hand this page to a script" on the page for the CODE. See docs/agents.md.
 """

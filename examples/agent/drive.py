@@ -1,7 +1,7 @@
 """Drive the loan calculator (app.py) through its agent API, with the standard library only.
 
     python drive.py                     # opens a session of its own
-    python drive.py --attach CODE       # fills in the page a browser shows, as you watch
+    python drive.py --attach=CODE       # fills in the page a browser shows, as you watch
 
 The CODE comes from the page's "Hand this page to a script" button. A session id alone would
 not do: sessions belong to the browser that opened them, and the single-use code is how that

@@ -16,7 +16,7 @@ button.addEventListener("click", async () => {
   const body = await response.json();
   output.hidden = false;
   output.textContent = response.ok
-    ? `python drive.py --url ${location.origin}${base} --attach ${body.code}\n` +
+    ? `python drive.py --url ${location.origin}${base} --attach=${body.code}\n` +
       `(single use, valid for ${Math.round(body.expires_in / 60)} minutes)`
     : `could not get a code: ${body.detail?.message ?? response.status}`;
 });
