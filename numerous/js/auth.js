@@ -180,14 +180,22 @@ export function createAuth(options = {}) {
       }
       return refresh();
     },
-    /** Sign out: revoke on the server, then go to the login page. */
+    /**
+     * Sign out: revoke on the server, then go to the login page, or to the sign-in
+     * provider's own sign-out when the server names one (single sign-on).
+     */
     async logout() {
       stopTimer();
+      let next = `${base}/login`;
       try {
-        await request("/api/auth/logout", "POST");
+        const response = await request("/api/auth/logout", "POST");
+        const body = response.ok ? await response.json().catch(() => null) : null;
+        if (typeof body?.redirect === "string" && /^(https?:)?\//.test(body.redirect)) {
+          next = body.redirect;
+        }
       } finally {
         signedOut();
-        location.assign(`${base}/login`);
+        location.assign(next);
       }
     },
     /**
