@@ -13,10 +13,10 @@ log says more.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import html
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .._context import signed_in
 from .._http import REFRESH_COOKIE, base_path, set_auth_cookies
@@ -152,10 +152,24 @@ class OIDCRoutes:
 
 
 def _redirected(response: Response, url: str) -> Response:
+    """The sign-out's answer, sending the browser on to `url` (keeping its cookie changes).
+
+    A form post is answered with a page that moves on by itself: the app's
+    Content-Security-Policy (`form-action 'self'`) stops a form's redirect to another site.
+    """
+    replaced: Response
     if response.status_code == 303:
-        response.headers["location"] = url
-        return response
-    body: dict[str, Any] = {"ok": True, "redirect": url}
-    replaced = JSONResponse(body, headers=_NO_STORE)
+        replaced = HTMLResponse(_MOVING_ON.format(url=html.escape(url, quote=True)),
+                                headers={**_NO_STORE, "Referrer-Policy": "no-referrer"})
+    else:
+        replaced = JSONResponse({"ok": True, "redirect": url}, headers=_NO_STORE)
     replaced.raw_headers.extend((k, v) for k, v in response.raw_headers if k == b"set-cookie")
     return replaced
+
+
+_MOVING_ON = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta http-equiv="refresh" content="0;url={url}"><title>Signing out</title></head>
+<body><p>You are signed out here. <a href="{url}" data-numerous-sign-out>Continue</a> to
+sign out at your sign-in provider too.</p></body></html>
+"""
