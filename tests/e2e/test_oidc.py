@@ -2,7 +2,8 @@
 package under Node.js, started on a free port with its own sign-in, consent and sign-out
 pages): sign in, use the app across several access token lifetimes, sign out here and at the
 provider; a user outside the allow-list is refused with a page saying so; the password form
-works beside the button."""
+works beside the button; and behind HAProxy under a path prefix, the provider's callback may
+land on another instance than the one that started the sign-in."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import secrets
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,9 +21,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from .conftest import Server, free_port, spawn, wait_ready
+from .conftest import Server, free_port, spawn, wait_ready, wait_until_serving
+from .test_deploy import HAPROXY_CONFIG, INSTANCES, PREFIX, haproxy_path
 
 HERE = Path(__file__).resolve().parent / "oidc"
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,3 +172,80 @@ def test_the_password_form_works_beside_the_button(sso: Any, page: Page) -> None
     expect(page.locator("#greeting input")).to_have_value("Hello pat")
     page.locator("#sign-out").click()
     expect(page).to_have_url(f"{app.url}/login")
+
+
+# --- behind HAProxy, under a path prefix, two instances ---------------------------------------
+
+
+@pytest.fixture
+def two_instances(tmp_path: Path) -> Iterator[tuple[str, Server]]:
+    """Two instances of the app (one JWT secret) behind HAProxy at /counter, which pins a
+    browser to one with its SERVERID cookie; and the OpenID provider. Yields the app's URL
+    through the proxy and the provider."""
+    proxy_port = free_port()
+    url = f"http://127.0.0.1:{proxy_port}{PREFIX}"
+    provider = start_provider([url])
+    env = {"NUMEROUS_OIDC_ISSUER": provider.url, "NUMEROUS_OIDC_CLIENT_ID": CLIENT_ID,
+           "NUMEROUS_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+           "NUMEROUS_OIDC_ALLOW_DOMAINS": "acme.test",
+           "NUMEROUS_JWT_SECRET": secrets.token_urlsafe(32)}
+    instances = {}
+    for name in INSTANCES:
+        port = free_port()
+        log = tmp_path / f"instance-{name}.log"
+        process = spawn([sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1",
+                         "--port", str(port), "--root-path", PREFIX], HERE, log, env)
+        instances[name] = Server(process, f"http://127.0.0.1:{port}", log)
+    servers = "\n".join(f"    server {name} {server.url.removeprefix('http://')} check "
+                        f"cookie {name}" for name, server in instances.items())
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(port=proxy_port, servers=servers, prefix=PREFIX,
+                                            socket=tmp_path / "haproxy.sock"))
+    proxy = spawn([haproxy_path(), "-f", str(config), "-db"], tmp_path,
+                  tmp_path / "haproxy.log")
+    try:
+        for server in instances.values():
+            wait_until_serving(server, 30)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if all(httpx.get(f"{url}/numerous/health", cookies={"SERVERID": name},
+                                 timeout=2).headers.get("x-served-by") == name
+                       for name in INSTANCES):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield url, provider
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+        for server in instances.values():
+            server.stop()
+        provider.stop()
+
+
+def test_the_callback_may_land_on_the_other_instance(two_instances: tuple[str, Server],
+                                                      browser: Browser) -> None:
+    url, provider = two_instances
+    context = browser.new_context()
+    context.add_cookies([{"name": "SERVERID", "value": "a", "url": url}])
+    page = context.new_page()
+    served_by: dict[str, str] = {}
+    page.on("response", lambda response: served_by.__setitem__(
+        response.url.split("?")[0], response.headers.get("x-served-by", "?")))
+    page.goto(f"{url}/")
+    expect(page).to_have_url(f"{url}/login?next={quote(PREFIX + '/', safe='')}")
+    page.get_by_role("link", name="Sign in with Acme ID").click()
+    expect(page).to_have_url(re.compile(re.escape(provider.url)))
+    assert served_by[f"{url}/api/auth/oidc/start"] == "a"
+    # While the browser is at the provider, the proxy moves it to the other instance.
+    context.add_cookies([{"name": "SERVERID", "value": "b", "url": url}])
+    sign_in_at_provider(page, "ann")
+    expect(page).to_have_url(f"{url}/")
+    assert served_by[f"{url}/api/auth/oidc/callback"] == "b"
+    wait_ready(page)
+    expect(page.locator("#greeting input")).to_have_value("Hello Ann Analyst")
+    page.locator("#button button").click()
+    expect(counter(page)).to_have_value("1")
+    context.close()
