@@ -8,8 +8,8 @@ land on another instance than the one that started the sign-in."""
 from __future__ import annotations
 
 import json
-import secrets
 import re
+import secrets
 import shutil
 import sys
 import tempfile

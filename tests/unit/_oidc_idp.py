@@ -97,7 +97,7 @@ class FakeIdP:
         if self.tamper is not None:
             claims = self.tamper(claims)
         token = self.sign(claims) if self.sign is not None else self.id_token(claims)
-        return JSONResponse({"access_token": f"at-{claims['sub']}", "token_type": "Bearer",
+        return JSONResponse({"access_token": f"at-{time.time_ns()}", "token_type": "Bearer",
                              "expires_in": 300, "id_token": token})
 
     async def userinfo(self, request: Request) -> JSONResponse:

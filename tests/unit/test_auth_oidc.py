@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 
@@ -326,3 +327,22 @@ def test_configuration_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("NUMEROUS_OIDC_ISSUER")
     with pytest.raises(ValueError, match="NUMEROUS_OIDC_ISSUER"):
         OIDCAuthProvider(jwt_secret=new_secret())
+
+
+def test_an_unreachable_provider_gets_a_page_saying_so(tmp_path: Path, served: Any) -> None:
+    down = httpx.MockTransport(lambda request: httpx.Response(503))
+    provider = OIDCAuthProvider(issuer=ISSUER, client_id=CLIENT_ID, label="Acme",
+                                jwt_secret=new_secret(), transport=down)
+    client = served(make_app(tmp_path, provider))
+    response = client.get("/api/auth/oidc/start?next=/")
+    assert response.status_code == 502
+    assert "Acme cannot be reached right now" in response.text
+
+
+def test_a_sign_in_cancelled_at_the_provider_says_so(tmp_path: Path, idp: FakeIdP,
+                                                     served: Any) -> None:
+    client = served(make_app(tmp_path, oidc(idp)))
+    _, state = idp.authorize(start(client), ANN)
+    response = client.get(f"/api/auth/oidc/callback?error=access_denied&state={state}")
+    assert response.status_code == 400 and "The sign-in was cancelled." in response.text
+    assert "Sign in with Acme" in response.text, "with the button to try again"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -37,11 +37,19 @@ class SignInChoices(Protocol):
     def login_options(self) -> list[LoginOption]: ...
 
 
+class MessagePage(Protocol):
+    """The login page, as a provider's routes use it: to say why a sign-in was refused."""
+
+    def render(self, conn: HTTPConnection, *, next_url: str, error: str | None = None,
+               username: str = "", status_code: int = 200,
+               headers: dict[str, str] | None = None) -> Response: ...
+
+
 class AuthAPI(Protocol):
     """What a provider's own routes may use of the app's auth API: its login page (to show a
     refusal) and its sign-out (to add the provider's)."""
 
     @property
-    def page(self) -> Any: ...
+    def page(self) -> MessagePage: ...
 
     async def logout(self, request: Request) -> Response: ...

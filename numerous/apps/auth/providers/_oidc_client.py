@@ -17,9 +17,10 @@ from typing import Any
 try:
     # Authlib's client runs on httpx2 (and only warns its way onto httpx): use the same one.
     import httpx2 as httpx
+    from authlib.integrations.base_client import OAuthError
     from authlib.integrations.httpx_client import AsyncOAuth2Client
     from joserfc import jwt
-    from joserfc.errors import JoseError
+    from joserfc.errors import InvalidKeyIdError, JoseError, MissingKeyError
     from joserfc.jwk import KeySet
     from joserfc.jwt import JWTClaimsRegistry
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -35,6 +36,7 @@ SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES2
                       "ES512", "EdDSA")
 """Asymmetric algorithms only: never `none`, and never an HMAC keyed with a public value."""
 HTTP_TIMEOUT = 10.0
+REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
 
 
 class OIDCError(Exception):
@@ -69,12 +71,19 @@ class OIDCClient:
         return AsyncOAuth2Client(client_id=self.client_id, client_secret=self.client_secret,
                                  transport=self._transport, timeout=HTTP_TIMEOUT, **options)
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        async with httpx.AsyncClient(transport=self._transport, timeout=HTTP_TIMEOUT) as http:
-            response = await http.get(url, headers={"Accept": "application/json"})
+    async def _get_json(self, url: str, headers: dict[str, str] | None = None
+                        ) -> dict[str, Any]:
+        try:
+            async with httpx.AsyncClient(transport=self._transport,
+                                         timeout=HTTP_TIMEOUT) as http:
+                response = await http.get(url, headers={"Accept": "application/json",
+                                                        **(headers or {})})
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as exc:
+            raise OIDCError(f"the OpenID provider could not be asked ({url}): "
+                            f"{_describe(exc)}") from None
         if response.status_code != 200:
             raise OIDCError(f"the OpenID provider answered {response.status_code} for {url}")
-        body = response.json()
         if not isinstance(body, dict):
             raise OIDCError(f"the OpenID provider sent no JSON object from {url}")
         return body
@@ -88,6 +97,10 @@ class OIDCClient:
             if str(found.get("issuer", "")).rstrip("/") != self.issuer:
                 raise OIDCError(f"the discovery document of {self.issuer} names another "
                                 f"issuer: {found.get('issuer')!r}")
+            missing = [key for key in REQUIRED_METADATA if not isinstance(found.get(key), str)]
+            if missing:
+                raise OIDCError(f"the discovery document of {self.issuer} lacks "
+                                f"{', '.join(missing)}")
             self._metadata = found
         return self._metadata
 
@@ -126,7 +139,7 @@ class OIDCClient:
                 token = await http.fetch_token(meta["token_endpoint"], code=code,
                                                code_verifier=code_verifier,
                                                grant_type="authorization_code")
-            except Exception as exc:  # Authlib raises its OAuth errors and httpx's
+            except (OAuthError, httpx.HTTPError, ValueError) as exc:
                 raise OIDCError(f"the code was refused: {_describe(exc)}") from None
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
@@ -166,15 +179,12 @@ class OIDCClient:
         return claims
 
     async def _decode(self, id_token: str) -> Any:
-        algorithms = [alg for alg in SIGNING_ALGORITHMS]
-        keys = await self._key_set()
+        algorithms = list(SIGNING_ALGORITHMS)
         try:
-            return jwt.decode(id_token, keys, algorithms=algorithms)
-        except JoseError as exc:
-            if "key" not in type(exc).__name__.lower() and "key" not in str(exc).lower():
-                raise
-        # A key we do not know: the provider may have rotated. Fetch its keys once more.
-        keys = await self._key_set(refresh=True)
+            return jwt.decode(id_token, await self._key_set(), algorithms=algorithms)
+        except (InvalidKeyIdError, MissingKeyError):
+            # A key we do not know: the provider may have rotated. Fetch its keys once more.
+            keys = await self._key_set(refresh=True)
         return jwt.decode(id_token, keys, algorithms=algorithms)
 
     def issuer_as_sent(self) -> str:
@@ -184,15 +194,9 @@ class OIDCClient:
     async def userinfo(self, access_token: str) -> dict[str, Any]:
         """The userinfo endpoint's claims (for a provider that keeps some out of the ID token)."""
         endpoint = (await self.metadata()).get("userinfo_endpoint")
-        if not endpoint:
+        if not isinstance(endpoint, str):
             return {}
-        async with httpx.AsyncClient(transport=self._transport, timeout=HTTP_TIMEOUT) as http:
-            response = await http.get(endpoint, headers={
-                "Authorization": f"Bearer {access_token}", "Accept": "application/json"})
-        if response.status_code != 200:
-            raise OIDCError(f"the userinfo endpoint answered {response.status_code}")
-        body = response.json()
-        return body if isinstance(body, dict) else {}
+        return await self._get_json(endpoint, {"Authorization": f"Bearer {access_token}"})
 
     async def end_session_url(self, *, id_token_hint: str | None,
                               post_logout_redirect_uri: str) -> str | None:

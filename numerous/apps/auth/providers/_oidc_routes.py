@@ -12,16 +12,16 @@ log says more.
 
 from __future__ import annotations
 
-import logging
 import html
+import logging
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from .._context import signed_in
 from .._http import REFRESH_COOKIE, base_path, set_auth_cookies
-from .._paths import safe_next
 from .._options import AuthAPI, RouteSpec
+from .._paths import safe_next
 from ..base import BaseAuthProvider
 from ._oidc_client import OIDCError
 from ._oidc_flow import (
@@ -68,7 +68,7 @@ class OIDCRoutes:
             url = await self.oidc.client.authorization_url(
                 self.redirect_uri(request), state=flow.state, nonce=flow.nonce,
                 code_verifier=flow.verifier)
-        except Exception as exc:  # the provider is down or misconfigured: say so, log why
+        except OIDCError as exc:  # the provider is down or misconfigured: say so, log why
             logger.error("OpenID provider %s unreachable: %s", self.oidc.client.issuer, exc)
             return self._refuse(request, 502, f"{self.oidc.label} cannot be reached "
                                 "right now. Please try again in a moment.", flow.next)
@@ -137,7 +137,7 @@ class OIDCRoutes:
         try:
             url = await self.oidc.client.end_session_url(
                 id_token_hint=hint, post_logout_redirect_uri=after)
-        except Exception as exc:  # signed out here all the same
+        except OIDCError as exc:  # signed out here all the same
             logger.warning("no provider sign-out (%s)", exc)
             return response
         return response if url is None else _redirected(response, url)
