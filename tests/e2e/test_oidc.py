@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -249,3 +250,28 @@ def test_the_callback_may_land_on_the_other_instance(two_instances: tuple[str, S
     page.locator("#button button").click()
     expect(counter(page)).to_have_value("1")
     context.close()
+
+
+def test_the_bootstrapped_single_sign_on_app_signs_in(tmp_path: Path, serve: Any,
+                                                       page: Page) -> None:
+    bootstrap = str(Path(sys.executable).parent / "numerous-bootstrap")
+    subprocess.run([bootstrap, "sso_app", "--with-oidc", "--skip-deps", "--run-skip"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    port = free_port()
+    provider = start_provider([f"http://127.0.0.1:{port}"])
+    try:
+        # What the user fills into .env; variables set in the environment win over it.
+        app = serve(tmp_path / "sso_app", port=port, env={
+            "NUMEROUS_OIDC_ISSUER": provider.url, "NUMEROUS_OIDC_CLIENT_ID": CLIENT_ID,
+            "NUMEROUS_OIDC_CLIENT_SECRET": CLIENT_SECRET, "NUMEROUS_OIDC_LABEL": "Acme",
+            "NUMEROUS_OIDC_ALLOW_DOMAINS": "acme.test"})
+        page.goto(app.url)
+        expect(page.get_by_role("link", name="Sign in with Acme")).to_be_visible()
+        expect(page.locator("input[name=password]")).to_have_count(0)
+        page.get_by_role("link", name="Sign in with Acme").click()
+        sign_in_at_provider(page, "bob")
+        wait_ready(page)
+        page.locator("#button button").click()
+        expect(page.locator("#counter input")).to_have_value("1")
+    finally:
+        provider.stop()
