@@ -3,7 +3,8 @@ package under Node.js, started on a free port with its own sign-in, consent and 
 pages): sign in, use the app across several access token lifetimes, sign out here and at the
 provider; a user outside the allow-list is refused with a page saying so; the password form
 works beside the button; and behind HAProxy under a path prefix, the provider's callback may
-land on another instance than the one that started the sign-in."""
+land on another instance than the one that started the sign-in, and with the users in a
+shared database the browser may move between instances afterwards."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from numerous.apps.auth.providers.database_auth import DatabaseAuthProvider
+
 from .conftest import Server, free_port, spawn, wait_ready, wait_until_serving
-from .test_deploy import HAPROXY_CONFIG, INSTANCES, PREFIX, haproxy_path
+from .test_deploy import HAPROXY_CONFIG, INSTANCES, POSTGRES, PREFIX, haproxy_path, in_thread
 
 HERE = Path(__file__).resolve().parent / "oidc"
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,13 +184,15 @@ def test_the_password_form_works_beside_the_button(sso: Any, page: Page) -> None
 
 @pytest.fixture
 def two_instances(tmp_path: Path) -> Iterator[tuple[str, Server]]:
-    """Two instances of the app (one JWT secret) behind HAProxy at /counter, which pins a
-    browser to one with its SERVERID cookie; and the OpenID provider. Yields the app's URL
-    through the proxy and the provider."""
+    """Two instances of the app (one JWT secret, users in the real PostgreSQL) behind HAProxy
+    at /counter, which pins a browser to one with its SERVERID cookie; and the OpenID
+    provider. Yields the app's URL through the proxy and the provider."""
     proxy_port = free_port()
     url = f"http://127.0.0.1:{proxy_port}{PREFIX}"
     provider = start_provider([url])
-    env = {"NUMEROUS_OIDC_ISSUER": provider.url, "NUMEROUS_OIDC_CLIENT_ID": CLIENT_ID,
+    prefix = f"oidc{uuid.uuid4().hex[:10]}_"
+    env = {"NUMEROUS_TEST_DATABASE_URL": POSTGRES, "NUMEROUS_TEST_TABLE_PREFIX": prefix,
+           "NUMEROUS_OIDC_ISSUER": provider.url, "NUMEROUS_OIDC_CLIENT_ID": CLIENT_ID,
            "NUMEROUS_OIDC_CLIENT_SECRET": CLIENT_SECRET,
            "NUMEROUS_OIDC_ALLOW_DOMAINS": "acme.test",
            "NUMEROUS_JWT_SECRET": secrets.token_urlsafe(32)}
@@ -224,6 +230,10 @@ def two_instances(tmp_path: Path) -> Iterator[tuple[str, Server]]:
         for server in instances.values():
             server.stop()
         provider.stop()
+        tables = DatabaseAuthProvider(POSTGRES, jwt_secret=env["NUMEROUS_JWT_SECRET"],
+                                      table_prefix=prefix)
+        in_thread(tables.drop_tables())
+        in_thread(tables.close())
 
 
 def test_the_callback_may_land_on_the_other_instance(two_instances: tuple[str, Server],
@@ -249,6 +259,16 @@ def test_the_callback_may_land_on_the_other_instance(two_instances: tuple[str, S
     expect(page.locator("#greeting input")).to_have_value("Hello Ann Analyst")
     page.locator("#button button").click()
     expect(counter(page)).to_have_value("1")
+    # The browser moves back to the first instance: still signed in (the users and their
+    # refresh tokens are in the shared database), a new session there.
+    context.add_cookies([{"name": "SERVERID", "value": "a", "url": url}])
+    page.reload()
+    expect(page).to_have_url(f"{url}/")
+    wait_ready(page)
+    assert served_by[f"{url}/"] == "a"
+    expect(page.locator("#greeting input")).to_have_value("Hello Ann Analyst")
+    assert page.evaluate("() => fetch('api/auth/refresh', {method: 'POST'})"
+                         ".then(r => r.status)") == 200
     context.close()
 
 

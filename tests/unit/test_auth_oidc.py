@@ -3,6 +3,7 @@ out, users and roles from claims, the allow-list, and every attack the flow must
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from .test_auth_support import (
     env_provider,
     make_app,
     new_secret,
+    put_cookie,
     run_counter,
 )
 
@@ -346,3 +348,41 @@ def test_a_sign_in_cancelled_at_the_provider_says_so(tmp_path: Path, idp: FakeId
     response = client.get(f"/api/auth/oidc/callback?error=access_denied&state={state}")
     assert response.status_code == 400 and "The sign-in was cancelled." in response.text
     assert "Sign in with Acme" in response.text, "with the button to try again"
+
+
+# --- several instances: users and refresh tokens in a user store ----------------------------
+
+
+def test_with_a_user_store_any_instance_knows_the_user(tmp_path: Path, idp: FakeIdP,
+                                                       served: Any) -> None:
+    from numerous.apps.auth.providers.database_auth import DatabaseAuthProvider
+
+    secret, url = new_secret(), f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
+    instances = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        store = DatabaseAuthProvider(url, jwt_secret=secret)
+        instances.append((store, served(make_app(tmp_path / name, oidc(
+            idp, jwt_secret=secret, user_store=store, password_provider=store)))))
+    (_, a), (_, b) = instances
+    assert sign_in(a, idp, ANN).status_code == 303
+    for cookie in a.cookies.jar:
+        put_cookie(b, cookie.name, cookie.value or "", cookie.path)
+    me = b.get("/api/auth/me")
+    assert me.status_code == 200, "instance b knows whom instance a signed in"
+    assert me.json()["user"]["username"] == "ann" and me.json()["user"]["is_admin"] is True
+    assert b.post("/api/auth/refresh").status_code == 200, "and rotates their refresh token"
+    user_id = me.json()["user"]["id"]
+    a.cookies.clear()
+    assert sign_in(a, idp, {**ANN, "groups": ["analysts"]}).status_code == 303
+    again = a.get("/api/auth/me").json()["user"]
+    assert again["id"] == user_id and again["roles"] == ["analysts"], "roles follow the claims"
+    assert b.post("/api/auth/login", json={"username": f"oidc:{ANN['sub']}",
+                                           "password": ""}).status_code in (400, 401)
+    # An administrator disables them in the shared table: every instance refuses them.
+    admin = DatabaseAuthProvider(url, jwt_secret=secret)
+    assert asyncio.run(admin.disable_user(user_id))
+    asyncio.run(admin.close())
+    assert b.get("/api/auth/me").status_code == 401
+    a.cookies.clear()
+    assert sign_in(a, idp, ANN).status_code == 403

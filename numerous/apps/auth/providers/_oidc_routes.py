@@ -129,8 +129,9 @@ class OIDCRoutes:
         user_id = await self._user_id(request)
         response = await self.auth.logout(request)
         hint = self.oidc.forget_id_token(user_id) if user_id else None
+        user = await self.provider.get_user(user_id) if user_id else None
         if (response.status_code not in (200, 303) or not self.oidc.provider_logout
-                or user_id is None or not self.oidc.is_own_user(user_id)):
+                or user is None or not self.oidc.is_own(user)):
             return response
         after = self.oidc.post_logout_redirect_uri or str(
             request.url.replace(path=f"{base_path(request)}/login", query=""))

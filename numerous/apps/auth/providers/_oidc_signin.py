@@ -1,7 +1,7 @@
 """What an OpenID Connect sign-in decides: the user the provider vouches for, or why not.
 
 `OIDCSignIn` holds one provider's configuration (its client, the claim mapping, the
-allow-list) and the users it has signed in (in memory, by id). `OIDCAuthProvider` answers the
+allow-list) and where the users it signed in are kept (`_oidc_users`). `OIDCAuthProvider` answers the
 framework's questions from it; the routes drive it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..models import User
 from ._oidc_claims import AllowList, ClaimMapping
@@ -19,6 +19,16 @@ from ._oidc_flow import SpentFlows
 logger = logging.getLogger("numerous.apps.auth")
 
 
+class Users(Protocol):
+    """Where signed-in users are kept (`_oidc_users`: in memory, or in a user store)."""
+
+    async def remember(self, user: User) -> User: ...
+
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def by_username(self, username: str) -> User | None: ...
+
+
 @dataclass
 class OIDCSignIn:
     client: OIDCClient
@@ -26,17 +36,17 @@ class OIDCSignIn:
     allow_list: AllowList
     label: str
     name: str
+    users: Users
     redirect_uri: str | None = None
     post_logout_redirect_uri: str | None = None
     provider_logout: bool = True
-    users: dict[str, User] = field(default_factory=dict)
     spent_flows: SpentFlows = field(default_factory=SpentFlows)
     """Shared by every route set of the provider (an app's and combine_apps' root)."""
     _id_tokens: dict[str, str] = field(default_factory=dict)
 
-    def is_own_user(self, user_id: str) -> bool:
-        """Whether the id is of a user this provider signed in (not a password provider's)."""
-        return user_id.startswith(f"{self.name}:")
+    def is_own(self, user: User) -> bool:
+        """Whether this provider signed the user in (not a password provider)."""
+        return user.metadata.get("provider") == self.name
 
     async def sign_in_with_code(self, code: str, redirect_uri: str, verifier: str,
                                 nonce: str) -> User | str:
@@ -51,7 +61,7 @@ class OIDCSignIn:
                            user.email)
             return (f"{user.email or user.username} may not sign in to this app. Ask its "
                     "administrator for access, or sign in with another account.")
-        self.users[user.id] = user
+        user = await self.users.remember(user)
         self._id_tokens[user.id] = tokens.id_token
         return user
 

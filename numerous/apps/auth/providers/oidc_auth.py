@@ -23,15 +23,19 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._options import AuthAPI, LoginOption, RouteSpec
+from .._refresh import RefreshTokenRecord
 from ..base import BaseAuthProvider
 from ..models import AuthResult, User
 from ._oidc_claims import AllowList, ClaimMapping
 from ._oidc_client import OIDCClient, OIDCError
 from ._oidc_routes import START, OIDCRoutes
 from ._oidc_signin import OIDCSignIn
+from ._oidc_users import MemoryUsers, StoredUsers
 
 if TYPE_CHECKING:
     import httpx2 as httpx
+
+    from .database_auth import DatabaseAuthProvider
 
 __all__ = ["AllowList", "ClaimMapping", "OIDCAuthProvider", "OIDCError"]
 
@@ -56,9 +60,12 @@ class OIDCAuthProvider(BaseAuthProvider):
       RP-initiated logout (True by default); `post_logout_redirect_uri` is where it sends the
       browser back to (default: the app's login page; register it with the provider).
     - `name`: prefixes user ids (`oidc:<sub>`), so users of two providers never collide.
+    - `user_store`: a `DatabaseAuthProvider` that keeps the users, their refresh tokens and
+      revocations, for several instances (and restarts). Without one, they are kept in this
+      process's memory: after a restart, or on another instance, a browser signs in again
+      (one click while the OpenID provider remembers it). It may be the `password_provider`.
 
-    Token options are those of `BaseAuthProvider`. Users are kept in memory, as they sign in:
-    after a restart, a browser signs in again (one click while the provider remembers it).
+    Token options are those of `BaseAuthProvider`.
     """
 
     def __init__(self, *, issuer: str | None = None, client_id: str | None = None,
@@ -69,6 +76,7 @@ class OIDCAuthProvider(BaseAuthProvider):
                  name: str = "oidc", redirect_uri: str | None = None,
                  post_logout_redirect_uri: str | None = None, provider_logout: bool = True,
                  password_provider: BaseAuthProvider | None = None,
+                 user_store: DatabaseAuthProvider | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
         super().__init__(**options)
         issuer = issuer or _env("ISSUER")
@@ -85,10 +93,12 @@ class OIDCAuthProvider(BaseAuthProvider):
                          _listed(allow_domains, "ALLOW_DOMAINS"),
                          _listed(allow_groups, "ALLOW_GROUPS")),
             label=label or _env("LABEL") or "single sign-on", name=name,
+            users=MemoryUsers(name) if user_store is None else StoredUsers(name, user_store),
             redirect_uri=redirect_uri or _env("REDIRECT_URI"),
             post_logout_redirect_uri=post_logout_redirect_uri,
             provider_logout=provider_logout)
         self.password_provider = password_provider
+        self.user_store = user_store
 
     # --- the three questions: OIDC users first, then the password provider's ----------------
 
@@ -98,17 +108,52 @@ class OIDCAuthProvider(BaseAuthProvider):
         return await self.password_provider.authenticate(username, password)
 
     async def get_user(self, user_id: str) -> User | None:
-        if self.oidc.is_own_user(user_id):
-            return self.oidc.users.get(user_id)
-        return (await self.password_provider.get_user(user_id)
-                if self.password_provider is not None else None)
+        user = await self.oidc.users.get(user_id)
+        if user is None and self.password_provider is not None:
+            user = await self.password_provider.get_user(user_id)
+        return user
 
     async def get_user_by_username(self, username: str) -> User | None:
-        for user in self.oidc.users.values():
-            if user.username == username:
-                return user
-        return (await self.password_provider.get_user_by_username(username)
-                if self.password_provider is not None else None)
+        user = await self.oidc.users.by_username(username)
+        if user is None and self.password_provider is not None:
+            user = await self.password_provider.get_user_by_username(username)
+        return user
+
+    # --- refresh tokens and revocation: in the user store when there is one ----------------
+
+    async def save_refresh_token(self, record: RefreshTokenRecord) -> None:
+        if self.user_store is not None:
+            await self.user_store.save_refresh_token(record)
+        else:
+            await super().save_refresh_token(record)
+
+    async def load_refresh_token(self, jti: str) -> RefreshTokenRecord | None:
+        if self.user_store is not None:
+            return await self.user_store.load_refresh_token(jti)
+        return await super().load_refresh_token(jti)
+
+    async def revoke_refresh_token(self, jti: str, replaced_by: str | None = None) -> bool:
+        if self.user_store is not None:
+            return await self.user_store.revoke_refresh_token(jti, replaced_by)
+        return await super().revoke_refresh_token(jti, replaced_by)
+
+    async def revoke_token_family(self, family: str) -> None:
+        if self.user_store is not None:
+            await self.user_store.revoke_token_family(family)
+        else:
+            await super().revoke_token_family(family)
+
+    async def tokens_revoked_at(self, user_id: str) -> float | None:
+        if self.user_store is not None:
+            return await self.user_store.tokens_revoked_at(user_id)
+        return await super().tokens_revoked_at(user_id)
+
+    async def revoke_user_tokens(self, user_id: str) -> None:
+        if self.user_store is None:
+            await super().revoke_user_tokens(user_id)
+            return
+        await self.user_store.revoke_user_tokens(user_id)
+        self.end_sessions(user_id)  # the sessions of the apps this provider protects
 
     # --- the login page and routes ------------------------------------------------------------
 
@@ -122,13 +167,20 @@ class OIDCAuthProvider(BaseAuthProvider):
     def extra_routes(self, auth: AuthAPI) -> list[RouteSpec]:
         return OIDCRoutes(self, self.oidc, auth).table()
 
+    def _backends(self) -> list[BaseAuthProvider]:
+        found: list[BaseAuthProvider] = []
+        for backend in (self.password_provider, self.user_store):
+            if backend is not None and all(backend is not seen for seen in found):
+                found.append(backend)
+        return found
+
     async def startup(self) -> None:
-        if self.password_provider is not None:
-            await self.password_provider.startup()
+        for backend in self._backends():
+            await backend.startup()
 
     async def close(self) -> None:
-        if self.password_provider is not None:
-            await self.password_provider.close()
+        for backend in self._backends():
+            await backend.close()
 
 
 def _env(name: str) -> str | None:
