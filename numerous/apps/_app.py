@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from fastapi import FastAPI, Request, WebSocket
 from starlette.requests import HTTPConnection
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from ipywidgets.widgets.widget import _instances as _widget_instances
 from starlette.staticfiles import StaticFiles
 
 from . import _comm
@@ -30,6 +29,7 @@ from ._templating import BUILTIN_STATIC_DIR, Templates, TemplateProblem, json_sc
 from ._origin import cross_site_reason
 from ._protocol import PROTOCOL_VERSION, CloseCode
 from ._security import SecurityHeaders, SecurityPolicy
+from ._widgets import widget_by_id
 from .agent._routes import install_agent_api
 from .auth._integration import install_auth
 
@@ -335,7 +335,7 @@ def _module_urls(session: Any) -> list[str]:
     """Widget code the page loads from elsewhere: its origins go into the page's CSP."""
     urls = []
     for comm_id in list(session.comms):
-        widget = _widget_instances.get(comm_id)
+        widget = widget_by_id(comm_id)
         for trait in ("_esm", "_css"):
             value = getattr(widget, trait, None)
             if isinstance(value, str) and is_url(value) and is_remote(value):
