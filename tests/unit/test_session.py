@@ -511,6 +511,25 @@ async def test_close_closes_every_widget_and_ends_the_thread(make_session: Any) 
         await session.call(lambda: None)
 
 
+async def test_on_close_callbacks_run_once_on_the_loop_and_their_errors_are_logged(
+        make_session: Any, caplog: pytest.LogCaptureFixture) -> None:
+    session, _ = await make_session(lambda: {})
+    loop_thread = threading.get_ident()
+    calls: list[Any] = []
+    session.on_close(lambda: calls.append(threading.get_ident()))
+    session.on_close(lambda: 1 / 0)
+    session.on_close(lambda: calls.append("after a failing one"))
+    with caplog.at_level(logging.ERROR, logger="numerous.apps"):
+        session.close()
+        session.close()
+    assert calls == [loop_thread, "after a failing one"]
+    assert "ZeroDivisionError" in caplog.text and "on_close" in caplog.text
+
+    session.on_close(lambda: calls.append("late"))  # the session has closed: soon, once
+    await asyncio.sleep(0)
+    assert calls[-1] == "late"
+
+
 async def test_close_is_idempotent(make_session: Any) -> None:
     session, _ = await make_session(lambda: {})
     session.close()

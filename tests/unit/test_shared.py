@@ -162,3 +162,19 @@ async def test_a_callback_ends_the_senders_page_not_the_shared_widgets(make_mana
     seen = await second.until(lambda m: m["type"] == "update" and m["id"] == ids["total"])
     assert seen["state"] == {"value": 1}, "the shared widgets still work for the others"
     assert manager.shared.alive, "ending a page never ends the shared widgets' thread"
+
+
+def _worker_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("numerous-")]
+
+
+async def test_pages_of_shared_widgets_have_no_thread_of_their_own(make_manager: Any,
+                                                                   connect: Any) -> None:
+    manager = make_manager()
+    pages, _, _ = await open_pages(manager, connect, [OWNER])
+    before = _worker_threads()
+    more, _, _ = await open_pages(manager, connect, [OTHER, OWNER])
+    assert len(_worker_threads()) <= len(before), "more pages, no more threads"
+    assert all(page.worker is manager.shared for page in pages + more)
+    assert not any(page.alive for page in pages + more)
+    assert _worker_threads().count("numerous-shared-widgets") == 1

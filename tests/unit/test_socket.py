@@ -10,9 +10,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from numerous.apps._protocol import CloseCode, decode
 from numerous.apps import _socket
-from numerous.apps._protocol import Close, Custom, Error, Open, Update
+from numerous.apps._protocol import Close, CloseCode, Custom, Error, Open, Update, decode
 from numerous.apps._socket import encode_message
 
 from ._support import OWNER, WireClient, async_wait_until, join
@@ -338,6 +337,54 @@ async def test_flooding_gets_one_rate_limited_error(make_manager: Any, connect: 
     await session.call(lambda: None)
     messages = await client.quiet(0.1)
     assert [m["code"] for m in messages if m["type"] == "error"] == ["rate_limited"]
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+
+async def test_synced_follows_everything_the_frames_before_the_sync_caused(
+        make_manager: Any, connect: Any) -> None:
+    def slow_button() -> dict[str, Any]:
+        counter, button = Counter(), Counter()
+
+        def clicked(change: Any) -> None:
+            threading.Event().wait(0.05)  # a slow callback: the sync must wait for it
+            counter.value += 1
+        button.observe(clicked, "value")
+        return {"counter": counter, "button": button}
+
+    manager = make_manager()
+    session, widgets = await start(manager, slow_button)
+    client = await joined(connect, manager, session)
+    for value in (1, 2, 3):
+        await client.update(widgets["button"].model_id, {"value": value})
+    await client.send({"type": "sync", "token": 41})
+    seen = []
+    while not seen or seen[-1]["type"] != "synced":
+        seen.append(await client.message())
+    assert seen[-1] == {"type": "synced", "token": 41}
+    counted = [m["state"]["value"] for m in seen if m["type"] == "update"]
+    assert counted and counted[-1] == 3, "all three clicks were answered before the sync"
+
+
+async def test_a_sync_is_answered_even_over_the_rate_limit(make_manager: Any,
+                                                           connect: Any) -> None:
+    manager = make_manager(max_frames_per_second=1)
+    session, widgets = await start(manager)
+    client = await joined(connect, manager, session)
+    for _ in range(10):
+        await client.update(widgets["counter"].model_id, {"value": 1})
+    await client.send({"type": "sync", "token": 1})
+    assert await client.until("synced") == {"type": "synced", "token": 1}
+
+
+async def test_a_sync_without_a_token_is_a_bad_frame(make_manager: Any, connect: Any) -> None:
+    manager = make_manager()
+    session, _ = await start(manager)
+    client = await joined(connect, manager, session)
+    await client.send({"type": "sync", "token": -1})
+    error = await client.until("error")
+    assert error["code"] == "bad_frame" and "token" in error["message"]
 
 
 async def test_a_callback_error_reaches_the_client_as_an_error(make_manager: Any,
