@@ -153,6 +153,8 @@ class Session:
             future.set_exception(RuntimeError("session is closed"))
             return future
         worker = self.worker
+        if not worker.shared:
+            return worker.submit_call(fn)  # a private worker always works for this page
         return worker.submit_call(lambda: worker.on_behalf_of(self, fn))
 
     def post(self, message: WidgetMessage | Sync) -> None:

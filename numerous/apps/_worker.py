@@ -56,6 +56,10 @@ class AppError(Exception):
 class Worker:
     """The widgets of one page (or of all pages, `shared`) and the thread that runs their code."""
 
+    # One per session of an ordinary app: no instance dict, to keep an idle session small.
+    __slots__ = ("base", "dev", "loop", "shared", "comms", "widgets", "initial_values", "pages",
+                 "built", "stopped", "_origin", "_inbox", "_thread")
+
     def __init__(self, name: str, *, base: str, dev: bool, loop: asyncio.AbstractEventLoop,
                  shared: bool = False) -> None:
         self.base = base
@@ -140,6 +144,8 @@ class Worker:
                     job()
                 except Exception:
                     logger.exception("unexpected error in %s", self._thread.name)
+                # An idle thread must not hold its last job (a future, its result, closures).
+                job = None
         self._teardown()
 
     def _teardown(self) -> None:
@@ -198,8 +204,11 @@ class Worker:
     def handle(self, page: Session, message: WidgetMessage) -> None:
         """Apply one page's message; on a shared worker, tell the other pages the result."""
         page.current_seq = max(page.current_seq, message["seq"])
+        if not self.shared:
+            self._handle(message)  # a private worker always works for its one page
+            return
         self.on_behalf_of(page, lambda: self._handle(message))
-        if len(self.pages) > 1 and message["type"] == "update":
+        if message["type"] == "update":
             self._tell_others(page, message["id"], message["state"])
 
     def _handle(self, message: WidgetMessage) -> None:
