@@ -18,14 +18,15 @@ import queue
 import threading
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ipywidgets import Widget
 
 from . import _comm
 from ._assets import ASSETS, is_url
 from ._concurrency import resolve
-from ._protocol import Custom, ErrorCode, WidgetMessage
+from ._protocol import Close, Custom, ErrorCode, ServerMessage, WidgetMessage
 from ._widgets import (
     invalid_value,
     message_handlers,
@@ -57,8 +58,8 @@ class Worker:
     """The widgets of one page (or of all pages, `shared`) and the thread that runs their code."""
 
     # One per session of an ordinary app: no instance dict, to keep an idle session small.
-    __slots__ = ("base", "dev", "loop", "shared", "comms", "widgets", "initial_values", "pages",
-                 "built", "stopped", "_origin", "_inbox", "_thread")
+    __slots__ = ("_inbox", "_origin", "_thread", "base", "built", "comms", "dev",
+                 "initial_values", "loop", "pages", "shared", "stopped", "widgets")
 
     def __init__(self, name: str, *, base: str, dev: bool, loop: asyncio.AbstractEventLoop,
                  shared: bool = False) -> None:
@@ -223,7 +224,7 @@ class Worker:
         # which would swallow its errors into a log line the app's developer never sees.
         content, buffers = message["content"], message["buffers"]
         for handler in message_handlers(widget):
-            self._run_callback(lambda h=handler: h(widget, content, buffers))
+            self._run_callback(partial(handler, widget, content, buffers))
 
     def _apply_update(self, widget: Widget, model_id: str, state: dict[str, Any]) -> None:
         refused = [name for name in state if name.startswith("_") or name not in widget.keys]
@@ -285,7 +286,7 @@ class Worker:
         if method == "comm_open" or method == "update":
             state = self.asset_urls(with_buffers(data.get("state", {}), data.get("buffer_paths"),
                                                  buffers))
-            kind = "open" if method == "comm_open" else "update"
+            kind: Literal["open", "update"] = "open" if method == "comm_open" else "update"
             for page in self.pages:
                 if not page.closed:
                     page.outbox.put_state(kind, comm_id, state, page.current_seq)
@@ -293,10 +294,10 @@ class Worker:
             message = Custom(type="custom", id=comm_id, content=data.get("content"))
             self._deliver(message, list(buffers or []))
         elif method == "comm_close":
-            self._deliver({"type": "close", "id": comm_id}, [])
+            self._deliver(Close(type="close", id=comm_id), [])
         # "echo_update" is dropped: the browser already has the value it sent.
 
-    def _deliver(self, message: Any, buffers: list[Any]) -> None:
+    def _deliver(self, message: ServerMessage, buffers: list[Any]) -> None:
         for page in self.pages:
             if not page.closed:
                 page.outbox.put(message, buffers)  # never changed later: one for every page

@@ -68,7 +68,7 @@ def test_set_quietly_validates_without_firing_observers() -> None:
 
 def test_handlers_and_buffers() -> None:
     widget = Counter()
-    handler = lambda w, content, buffers: None  # noqa: E731
+    handler = lambda w, content, buffers: None
     widget.on_msg(handler)
     assert message_handlers(widget) == [handler]
     state = {"a": None, "b": [None]}

@@ -21,7 +21,6 @@ from numerous.apps._socket import serve_connection
 from ._view import BrowserView, Message, WidgetView
 
 
-
 class AppPageError(Exception):
     """The page of the app could not be opened: an error page, a redirect, or no app in it."""
 
