@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from ipywidgets.widgets.widget import _instances as _widget_instances
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -35,6 +34,7 @@ from ._session import Builder
 from ._sessions import AtCapacity, SessionLimits
 from ._socket import serve_connection
 from ._templating import TemplateProblem, json_script
+from ._widgets import widget_by_id
 from .agent import agent_extension
 from .auth import auth_extension
 
@@ -288,7 +288,7 @@ def _module_urls(session: Any) -> list[str]:
     """Widget code the page loads from elsewhere: its origins go into the page's CSP."""
     urls = []
     for comm_id in list(session.comms):
-        widget = _widget_instances.get(comm_id)
+        widget = widget_by_id(comm_id)
         for trait in ("_esm", "_css"):
             value = getattr(widget, trait, None)
             if isinstance(value, str) and is_url(value) and is_remote(value):

@@ -17,7 +17,7 @@ from numerous.apps import combine_apps, create_app, current_user
 from numerous.apps.auth.providers.oidc_auth import ClaimMapping, OIDCAuthProvider
 
 from ._oidc_idp import CLIENT_ID, CLIENT_SECRET, ISSUER, FakeIdP, _new_key, unsigned
-from .test_auth_support import (
+from ._auth_support import (
     PAGE,
     PASSWORDS,
     TestClient,
