@@ -84,7 +84,7 @@ def test_the_example_drive_script_fills_in_a_browsers_session(serve: Any, page: 
     page.locator("#numerous-agent-attach").click()
     command = page.locator("#numerous-agent-command")
     expect(command).to_contain_text("drive.py")
-    code = re.search(r"--attach (\S+)", command.inner_text())
+    code = re.search(r"--attach=(\S+)", command.inner_text())
     assert code is not None, command.inner_text()
     # `--attach=CODE`: a code may begin with "-", which argparse takes for an option.
     result = subprocess.run(
