@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._app import NumerousApp, create_app
 from ._files import UploadedFile, download, on_upload
 from ._multi import combine_apps
-from ._pages import Page, PageContext, current_page
+from ._pages import Page, PageContext, PageNotFound, current_page
 from ._security import SecurityPolicy
 from ._session import current_session, current_user
 from ._sessions import SessionLimits
@@ -18,6 +18,6 @@ from ._urlstate import bind_query
 from .agent import action
 from .widgets import Upload
 
-__all__ = ["NumerousApp", "Page", "PageContext", "SecurityPolicy", "SessionLimits", "Upload",
+__all__ = ["NumerousApp", "Page", "PageContext", "PageNotFound", "SecurityPolicy", "SessionLimits", "Upload",
            "UploadedFile", "action", "bind_query", "combine_apps", "create_app", "current_page",
            "current_session", "current_user", "download", "on_upload"]

@@ -29,7 +29,7 @@ from ._client import base_path, client_token, server_root, set_client_cookie, to
 from ._connection import StarletteConnection
 from ._files import DEFAULT_MAX_UPLOAD_BYTES, files_extension
 from ._origin import cross_site_reason
-from ._pages import Page, PageContext, page_builder
+from ._pages import Page, PageContext, PageNotFound, page_builder
 from ._protocol import PROTOCOL_VERSION, CloseCode
 from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
 from ._security import SecurityHeaders, SecurityPolicy
@@ -279,8 +279,7 @@ def _not_found(runtime: AppRuntime) -> Callable[[Request, Exception], Any]:
         if "text/html" not in request.headers.get("accept", ""):
             detail = exc.detail if isinstance(exc, HTTPException) else "Not Found"
             return JSONResponse({"detail": detail}, status_code=404)
-        return _error_page(runtime, base_path(request), 404, "Page not found",
-                           "There is no page at this address.")
+        return _page_not_found(runtime, base_path(request))
 
     return not_found
 
@@ -317,17 +316,28 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
                            retry=True)
-    except (AppError, TemplateProblem) as exc:
-        if isinstance(exc, TemplateProblem):
-            runtime.sessions.close(session)
-        logger.error("%s", exc)
-        detail = getattr(exc, "detail", "") if runtime.dev else ""
-        message = str(exc) if runtime.dev else "The app could not be started. The error is logged."
-        return _error_page(runtime, base, 500, "App error", message, traceback=detail)
+    except AppError as exc:
+        if isinstance(exc.__cause__, PageNotFound):
+            return _page_not_found(runtime, base)
+        return _app_error(runtime, base, exc)
+    except TemplateProblem as exc:
+        runtime.sessions.close(session)
+        return _app_error(runtime, base, exc)
     headers = dict(_NO_STORE)
     if runtime.security.enabled:
         headers["Content-Security-Policy"] = runtime.security.header(_module_urls(session))
     return HTMLResponse(html, headers=headers)
+
+
+def _app_error(runtime: AppRuntime, base: str, exc: AppError | TemplateProblem) -> Response:
+    logger.error("%s", exc)
+    detail = getattr(exc, "detail", "") if runtime.dev else ""
+    message = str(exc) if runtime.dev else "The app could not be started. The error is logged."
+    return _error_page(runtime, base, 500, "App error", message, traceback=detail)
+
+
+def _page_not_found(runtime: AppRuntime, base: str) -> Response:
+    return _error_page(runtime, base, 404, "Page not found", "There is no page at this address.")
 
 
 def _module_urls(session: Any) -> list[str]:

@@ -22,6 +22,11 @@ PageBuilder = Callable[..., dict[str, Any]]
 """`run_app()` or `run_app(context)`: returns the page's widgets by the names its template uses."""
 
 
+class PageNotFound(Exception):
+    """Raise it in a builder when the page's parameters name nothing (`/orders/99` without an
+    order 99): the visitor gets the app's 404 page instead of an error."""
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of an app: `create_app(..., pages=[Page("/orders/{order_id:int}", ...)])`."""
@@ -106,5 +111,5 @@ def takes_argument(builder: Callable[..., Any]) -> bool:
     return any(p.kind in positional for p in parameters)
 
 
-__all__ = ["Page", "PageBuilder", "PageContext", "current_page", "page_builder", "page_url",
+__all__ = ["Page", "PageBuilder", "PageContext", "PageNotFound", "current_page", "page_builder", "page_url",
            "takes_argument"]

@@ -9,7 +9,14 @@ import anywidget
 import pytest
 import traitlets
 
-from numerous.apps import Page, PageContext, combine_apps, create_app, current_page
+from numerous.apps import (
+    Page,
+    PageContext,
+    PageNotFound,
+    combine_apps,
+    create_app,
+    current_page,
+)
 from numerous.apps._pages import takes_argument
 
 from ._support import config_of, ws_hello, ws_message
@@ -29,6 +36,8 @@ def run_home() -> dict[str, Any]:
 def run_order(context: PageContext) -> dict[str, Any]:
     order_id = context.path_params["order_id"]
     assert isinstance(order_id, int)
+    if order_id > 1000:
+        raise PageNotFound
     return {"label": Label(text=f"order {order_id + 1} tab={context.query.get('tab')}")}
 
 
@@ -77,6 +86,15 @@ def test_unknown_pages_and_unconverted_parameters_get_the_404_page(
     assert "Page not found" in response.text and "Traceback" not in response.text
     assert len(app.numerous.sessions) == 0, "no session for a page that does not exist"
     assert client.get(path).json() == {"detail": "Not Found"}, "non-browsers still get JSON"
+
+
+def test_a_builder_says_its_record_does_not_exist_with_the_404_page(
+        tmp_path: Path, served: Any, caplog: pytest.LogCaptureFixture) -> None:
+    app = make_pages_app(tmp_path)
+    response = served(app).get("/orders/1001", headers=PAGE)
+    assert response.status_code == 404 and "Page not found" in response.text
+    assert len(app.numerous.sessions) == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 def test_the_404_page_is_the_apps_own_error_template(tmp_path: Path, served: Any) -> None:
