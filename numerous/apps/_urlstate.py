@@ -87,7 +87,8 @@ def query_value(widget: Widget, trait: str, raw: str) -> Any:
     from_json = widget.trait_metadata(trait, "from_json", widget._trait_from_json)  # noqa: SLF001
     for candidate in candidates:
         try:
-            return descriptor.validate(widget, from_json(candidate, widget))
+            # _validate, as for a value from the browser: the widget's own @validate too.
+            return descriptor._validate(widget, from_json(candidate, widget))  # noqa: SLF001
         except Exception:  # noqa: BLE001,S112 - the next reading may fit the trait
             continue
     return _INVALID

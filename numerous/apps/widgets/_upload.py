@@ -26,6 +26,7 @@ class Upload(anywidget.AnyWidget):  # type: ignore[misc]
     """
 
     _esm = (_HERE / "upload.js").read_text(encoding="utf-8")
+    _css = (_HERE / "upload.css").read_text(encoding="utf-8")
     _url = traitlets.Unicode("").tag(sync=True)
     description = traitlets.Unicode("Drop files here or click to choose").tag(sync=True)
     multiple = traitlets.Bool(True).tag(sync=True)
