@@ -75,7 +75,10 @@ export default {
         parts.status.textContent = `Uploading ${file.name}…`;
         el.dataset.state = "uploading";
         const answer = file.size > limit ? { status: 413, body: null }
-          : await postFile(model.get("_url"), file, (f) => { parts.progress.value = f; });
+          : await postFile(model.get("_url"), file, (f) => {
+            parts.progress.value = f;
+            el.dataset.progress = String(Math.round(f * 100));
+          });
         if (answer.status !== 200) {
           parts.status.textContent = refusalMessage(file, answer, limit);
           el.dataset.state = "refused";
