@@ -136,6 +136,7 @@ class SessionFiles:
             return
         self.closed = True
         self.registry.forget(self)
+        _by_session.pop(self.session, None)  # this entry's value holds its key: drop it
         self.session.loop.call_soon_threadsafe(self._discard)
 
     def _discard(self) -> None:

@@ -238,3 +238,14 @@ def test_an_iterator_is_not_read_before_the_response_is_sent() -> None:
     response = file_response(chunks(), "a.bin", "application/octet-stream")
     assert pulled == [], "nothing is read (nothing held in memory) until the body is sent"
     assert response.headers["content-disposition"].startswith("attachment")
+
+
+def test_a_closed_session_leaves_nothing_in_the_registries(driver: AppDriver) -> None:
+    page = driver.open_session()
+    session = page.session
+    registry = driver.app.numerous.extension("files")
+    assert files_of(session).token in registry.sessions
+    session.end()
+    wait_until(lambda: not session.alive)
+    assert registry.sessions == {} and registry.downloads == {}
+    assert session not in _files._by_session  # noqa: SLF001

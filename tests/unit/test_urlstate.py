@@ -98,3 +98,21 @@ def test_bindings_name_a_synced_trait_and_a_known_history(tmp_path: Path) -> Non
         bind_query(view, "qty", "x", history="jump")  # type: ignore[arg-type]
     bind_query(view, "qty", "qty")  # outside a page load: nothing to bind to, no error
     view.close()
+
+
+class Even(anywidget.AnyWidget):
+    _esm = "export default {}"
+    value = traitlets.Int(0).tag(sync=True)
+
+    @traitlets.validate("value")
+    def _even(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] % 2:
+            raise traitlets.TraitError("odd")
+        return int(proposal["value"])
+
+
+def test_the_widgets_own_validator_is_asked_too() -> None:
+    widget = Even()
+    assert query_value(widget, "value", "4") == 4
+    assert query_value(widget, "value", "3") is _INVALID
+    widget.close()
