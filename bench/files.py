@@ -155,14 +155,15 @@ def table(row: dict[str, Any]) -> str:
         row["upload_mb_per_s"] >= TARGET_UPLOAD_MBPS
     down_ok = row["download_rss_growth_mb"] < TARGET_RSS_MB and row["download_bytes_ok"]
     size = f"{row['bytes'] / 1024**3:g} GiB"
-    return "\n".join([
-        "| transfer | throughput | server RSS growth (peak) | intact | met |",
-        "| --- | ---: | ---: | :---: | :---: |",
-        f"| upload {size} | {row['upload_mb_per_s']} MB/s | {row['upload_rss_growth_mb']} MB "
-        f"| {'✓' if row['upload_checksum_ok'] else '✗'} | {'✓' if up_ok else '✗'} |",
-        f"| download {size} | {row['download_mb_per_s']} MB/s | "
-        f"{row['download_rss_growth_mb']} MB | {'✓' if row['download_bytes_ok'] else '✗'} "
-        f"| {'✓' if down_ok else '✗'} |"])
+    mark = {True: "✓", False: "✗"}
+    upload_row = (f"| upload {size} | {row['upload_mb_per_s']} MB/s | "
+                  f"{row['upload_rss_growth_mb']} MB | {mark[row['upload_checksum_ok']]} "
+                  f"| {mark[up_ok]} |")
+    download_row = (f"| download {size} | {row['download_mb_per_s']} MB/s | "
+                    f"{row['download_rss_growth_mb']} MB | {mark[row['download_bytes_ok']]} "
+                    f"| {mark[down_ok]} |")
+    return "\n".join(["| transfer | throughput | server RSS growth (peak) | intact | met |",
+                      "| --- | ---: | ---: | :---: | :---: |", upload_row, download_row])
 
 
 def main() -> None:

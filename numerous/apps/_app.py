@@ -15,8 +15,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from ipywidgets.widgets.widget import _instances as _widget_instances
-from starlette.middleware import Middleware
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -59,7 +59,8 @@ class NumerousApp(FastAPI):
     numerous: AppRuntime
 
     def __init__(self, runtime: AppRuntime | None = None, **options: Any) -> None:
-        handlers = {404: _not_found(runtime)} if runtime is not None else {}
+        handlers: dict[int | type[Exception], Any] = (
+            {404: _not_found(runtime)} if runtime is not None else {})
         super().__init__(lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                          exception_handlers=handlers, **options)
         if runtime is not None:

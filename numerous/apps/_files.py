@@ -21,9 +21,9 @@ import tempfile
 import time
 import weakref
 from collections.abc import AsyncIterable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import quote
 
 import anywidget
@@ -176,7 +176,7 @@ export default {
 """
 
 
-class FileChannel(anywidget.AnyWidget):  # type: ignore[misc]
+class FileChannel(anywidget.AnyWidget):
     """The hidden widget that makes the page fetch a download (never placed in a template:
     the client initializes every model)."""
 
@@ -367,8 +367,9 @@ def file_response(source: Source, filename: str, media_type: str) -> Response:
         return Response(bytes(source), media_type=media_type, headers=headers)
     if isinstance(source, os.PathLike):
         return FileResponse(Path(source), media_type=media_type, headers=headers)
-    if hasattr(source, "read"):
-        return StreamingResponse(_chunks(source), media_type=media_type, headers=headers)
+    if hasattr(source, "read"):  # a file object (iterable too, but by lines)
+        return StreamingResponse(_chunks(cast(IO[bytes], source)), media_type=media_type,
+                                 headers=headers)
     return StreamingResponse(source, media_type=media_type, headers=headers)
 
 

@@ -82,7 +82,7 @@ def current_page() -> PageContext | None:
 
 
 def page_builder(builder: PageBuilder, context: PageContext,
-                 after: Callable[[PageContext], None] | None = None) -> Builder:
+                 after: Callable[[PageContext], object] | None = None) -> Builder:
     """The session's builder: `builder` called with or without `context`, then `after`.
 
     Runs on the session thread, which serves this one page for its life, so the context is

@@ -13,8 +13,7 @@ import anywidget
 import pytest
 import traitlets
 
-from numerous.apps import Upload, UploadedFile, create_app, current_session, download
-from numerous.apps import _files
+from numerous.apps import Upload, UploadedFile, _files, create_app, current_session, download
 from numerous.apps._files import content_disposition, file_response, files_of, safe_filename
 from numerous.apps.testing import AppDriver
 

@@ -14,7 +14,7 @@ from .._session import current_session
 _HERE = Path(__file__).resolve().parent
 
 
-class Upload(anywidget.AnyWidget):  # type: ignore[misc]
+class Upload(anywidget.AnyWidget):
     """Drag-and-drop and a file picker; each file goes to `on_file` on the session thread.
 
     >>> def received(file: UploadedFile) -> None:
