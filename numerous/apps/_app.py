@@ -308,8 +308,9 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
     try:
         session, widgets = await runtime.open_session(identity, base, builder)
         assets = _widget_assets(base, widgets.values())
+        preloads = _widget_assets(base, [*widgets.values(), *_unplaced(session, widgets)])
         html = runtime.templates.render_page(
-            widgets, head=_head(runtime, request, assets),
+            widgets, head=_head(runtime, request, preloads),
             body=_body(runtime, base, session.id, widgets, assets, context),
             context={"base": base, "page": context, "page_url": context.url},
             template=page.template)
@@ -365,6 +366,15 @@ def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -
     lines += [f'<link rel="modulepreload" href="{url}">' for url in assets["js"]]
     lines += [f'<link rel="preload" as="style" href="{url}">' for url in assets["css"]]
     return "\n".join(lines)
+
+
+def _unplaced(session: Any, widgets: dict[str, Any]) -> list[Any]:
+    """The session's other widgets (children, the hidden file channel): the client initializes
+    them too, so the page preloads their code with the rest instead of fetching it after
+    `ready`."""
+    placed = {id(widget) for widget in widgets.values()}
+    others = (_widget_instances.get(comm_id) for comm_id in list(session.comms))
+    return [w for w in others if w is not None and id(w) not in placed]
 
 
 def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ import pytest
 import traitlets
 
 from numerous.apps import Upload, UploadedFile, _files, create_app, current_session, download
+from numerous.apps._assets import ASSETS
 from numerous.apps._files import content_disposition, file_response, files_of, safe_filename
 from numerous.apps.testing import AppDriver
 
@@ -248,3 +249,10 @@ def test_a_closed_session_leaves_nothing_in_the_registries(driver: AppDriver) ->
     wait_until(lambda: not session.alive)
     assert registry.sessions == {} and registry.downloads == {}
     assert session not in _files._by_session  # noqa: SLF001
+
+
+def test_the_page_preloads_the_hidden_widgets_code(driver: AppDriver) -> None:
+    page = driver.open_session()
+    url = f"/numerous/assets/{ASSETS.register(_files.FileChannel._esm, 'js')}"  # noqa: SLF001
+    assert f'<link rel="modulepreload" href="{url}">' in page.html, "fetched with the rest"
+    assert url not in page.config["modules"], "no mount point waits for it"
