@@ -191,7 +191,7 @@ def create_app(
         protected_routes=_routes_or_none(protected_routes), pages=_pages(pages),
         max_upload_bytes=max_upload_bytes)
     app = NumerousApp(AppRuntime(settings, _builder(app_generator, widgets, caller_file)))
-    app.install(files_extension(app.numerous, max_upload_bytes))
+    app.install(files_extension(app.numerous))
     if auth_provider is not None:
         app.install(auth_extension(app.numerous, auth_provider))
     if agent_api or (agent_api is None and settings.dev):

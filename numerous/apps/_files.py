@@ -380,10 +380,9 @@ def _chunks(file: IO[bytes]) -> Iterable[bytes]:
             yield chunk
 
 
-def files_extension(runtime: AppRuntime, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-                    ) -> Extension:
-    """Uploads and downloads for every session of the app."""
-    registry = Files(runtime, max_upload_bytes)
+def files_extension(runtime: AppRuntime) -> Extension:
+    """Uploads and downloads for every session of the app (`settings.max_upload_bytes`)."""
+    registry = Files(runtime, runtime.settings.max_upload_bytes)
     routes = [
         Route(f"{UPLOAD_PATH}/{{token}}/{{target}}", _upload_route(registry), methods=["POST"]),
         Route(f"{DOWNLOAD_PATH}/{{token}}", _download_route(registry), methods=["GET"]),

@@ -70,7 +70,7 @@ class AppSettings:
     pages: tuple[Page, ...] = ()
     """The app's pages besides `/` (its `template` and builder)."""
     max_upload_bytes: int = 200 * 1024 * 1024
-    """The largest file a session accepts over the upload route."""
+    """The largest file a session accepts over the upload route (per file)."""
 
 
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
