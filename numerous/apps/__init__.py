@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from ._app import NumerousApp, create_app
 from ._cache import CachedFunction, MemoryBackend, cache
+from ._files import UploadedFile, download, on_upload
 from ._multi import combine_apps
+from ._pages import Page, PageContext, PageNotFound, current_page
 from ._redis_cache import RedisBackend
 from ._security import SecurityPolicy
 from ._session import current_session, current_user
@@ -24,9 +26,14 @@ from ._tasks import (
     task,
 )
 from ._timers import Timer, after, every
+from ._urlstate import bind_query
 from .agent import action
+from .widgets import Upload
 
-__all__ = ["CachedFunction", "MemoryBackend", "NumerousApp", "RedisBackend", "SecurityPolicy",
-           "SessionLimits", "Task", "TaskCancelled", "TaskPool", "TaskRefused", "Timer", "action",
-           "after", "cache", "combine_apps", "configure_tasks", "create_app", "current_session",
-           "current_user", "every", "start_task", "task"]
+__all__ = [
+    "CachedFunction", "MemoryBackend", "NumerousApp", "Page", "PageContext", "PageNotFound",
+    "RedisBackend", "SecurityPolicy", "SessionLimits", "Task", "TaskCancelled", "TaskPool",
+    "TaskRefused", "Timer", "Upload", "UploadedFile", "action", "after", "bind_query", "cache",
+    "combine_apps", "configure_tasks", "create_app", "current_page", "current_session",
+    "current_user", "download", "every", "on_upload", "start_task", "task",
+]

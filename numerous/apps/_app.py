@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -25,7 +26,9 @@ from . import _comm
 from ._assets import ASSETS, Asset, client_files, is_remote, is_url
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
+from ._files import DEFAULT_MAX_UPLOAD_BYTES, files_extension
 from ._origin import cross_site_reason
+from ._pages import Page, PageContext, PageNotFound, page_builder
 from ._protocol import PROTOCOL_VERSION, CloseCode
 from ._limits import BodyLimit
 from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
@@ -34,6 +37,7 @@ from ._session import Builder
 from ._sessions import AtCapacity, SessionLimits
 from ._socket import serve_connection
 from ._templating import TemplateProblem, json_script
+from ._urlstate import apply_query
 from ._widgets import widget_by_id
 from .agent import agent_extension
 from .auth import auth_extension
@@ -56,8 +60,10 @@ class NumerousApp(FastAPI):
     numerous: AppRuntime
 
     def __init__(self, runtime: AppRuntime | None = None, **options: Any) -> None:
+        handlers: dict[int | type[Exception], Any] = (
+            {404: _not_found(runtime)} if runtime is not None else {})
         super().__init__(lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                         **options)
+                         exception_handlers=handlers, **options)
         if runtime is not None:
             self.numerous = runtime
             self.router.routes.extend(_core_routes(runtime))
@@ -145,6 +151,8 @@ def create_app(
     agent_api: bool | None = None,
     restore_state: bool = False,
     share_widgets: bool = False,
+    pages: list[Page] | None = None,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -166,6 +174,10 @@ def create_app(
     `agent_api` serves the agent API (`{base}/api/agent`, docs/agents.md) through which
     scripts and agents read and set widget values and call `@action`s; None turns it on
     in dev mode only.
+
+    `pages` adds pages besides `/`, each a path (with typed parameters such as
+    `/orders/{order_id:int}`), a template and a builder (docs/pages.md). Unknown paths get
+    the app's 404 page. `max_upload_bytes` caps each file sent to an upload widget.
     """
     caller_file = sys._getframe(1).f_globals.get("__file__")  # noqa: SLF001
     if getattr(_capture, "active", False):
@@ -180,13 +192,24 @@ def create_app(
         limits=limits or SessionLimits(grace=session_grace, max_sessions=max_sessions),
         restore_state=restore_state, share_widgets=share_widgets, login_template=login_template,
         public_routes=_routes_or_none(public_routes),
-        protected_routes=_routes_or_none(protected_routes))
+        protected_routes=_routes_or_none(protected_routes), pages=_pages(pages),
+        max_upload_bytes=max_upload_bytes)
     app = NumerousApp(AppRuntime(settings, _builder(app_generator, widgets, caller_file)))
+    app.install(files_extension(app.numerous))
     if auth_provider is not None:
         app.install(auth_extension(app.numerous, auth_provider))
     if agent_api or (agent_api is None and settings.dev):
         app.install(agent_extension(app.numerous))
     return app
+
+
+def _pages(pages: list[Page] | None) -> tuple[Page, ...]:
+    paths = [page.path for page in pages or ()]
+    repeated = {path for path in paths if paths.count(path) > 1 or path == "/"}
+    if repeated:
+        raise ValueError(f"pages need paths of their own (\"/\" is the app's template): "
+                         f"{', '.join(sorted(repeated))}")
+    return tuple(pages or ())
 
 
 def _routes_or_none(routes: list[str] | None) -> tuple[str, ...] | None:
@@ -208,8 +231,10 @@ def _builder(app_generator: Callable[[], dict[str, Any]] | None,
 def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
     """The routes every app has: its page, the client and widget code, its WebSocket."""
     _comm.install()
+    main = Page("/", runtime.settings.template)
     return [
-        Route("/", _page_route(runtime), methods=["GET"]),
+        *(Route(page.path, _page_route(runtime, page), methods=["GET"])
+          for page in (main, *runtime.settings.pages)),
         Route("/numerous/js/{version}/{name}", _client_route, methods=["GET"]),
         Route("/numerous/assets/{name}", _asset_route, methods=["GET"]),
         Route("/numerous/base.css", _css_route(runtime.base_css), methods=["GET"]),
@@ -243,16 +268,37 @@ def _join_all(sessions: list[Any], timeout: float) -> None:
         session.join(timeout / max(1, len(sessions)))
 
 
-def _page_route(runtime: AppRuntime) -> Callable[[Request], Any]:
-    async def page(request: Request) -> Response:
+def _page_route(runtime: AppRuntime, page: Page) -> Callable[[Request], Any]:
+    async def serve(request: Request) -> Response:
         token, fresh = token_or_new(request)
-        response = await _render_page(runtime, request, token)
+        response = await _render_page(runtime, request, token, page)
         return set_client_cookie(response, request, token) if fresh else response
 
-    return page
+    return serve
 
 
-async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Response:
+def _not_found(runtime: AppRuntime) -> Callable[[Request, Exception], Any]:
+    """A 404 is the app's error page for a browser, and stays JSON for everything else."""
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if "text/html" not in request.headers.get("accept", ""):
+            detail = exc.detail if isinstance(exc, HTTPException) else "Not Found"
+            return JSONResponse({"detail": detail}, status_code=404)
+        return _page_not_found(runtime, base_path(request))
+
+    return not_found
+
+
+def _page_context(request: Request, base: str, user: Any) -> PageContext:
+    path = request.url.path
+    if base and path.startswith(base):
+        path = path[len(base):] or "/"
+    return PageContext(path=path, path_params=dict(request.path_params),
+                       query=dict(request.query_params), user=user, base=base)
+
+
+async def _render_page(runtime: AppRuntime, request: Request, token: str,
+                       page: Page) -> Response:
     base = base_path(request)
     identity = await runtime.identify(request, token)
     if identity is None:
@@ -261,27 +307,43 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
         return _error_page(runtime, base, 503, "Restarting",
                            "This server is restarting. The page will try again shortly.",
                            retry=True)
+    context = _page_context(request, base, identity.user)
+    builder = page_builder(page.builder or runtime.builder, context, after=apply_query)
     try:
-        session, widgets = await runtime.open_session(identity, base)
+        session, widgets = await runtime.open_session(identity, base, builder)
         assets = _widget_assets(base, widgets.values())
+        preloads = _widget_assets(base, [*widgets.values(), *_unplaced(session, widgets)])
         html = runtime.templates.render_page(
-            widgets, head=_head(runtime, request, assets),
-            body=_body(runtime, base, session.id, widgets, assets))
+            widgets, head=_head(runtime, request, preloads),
+            body=_body(runtime, base, session.id, widgets, assets, context),
+            context={"base": base, "page": context, "page_url": context.url},
+            template=page.template)
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
                            retry=True)
-    except (AppError, TemplateProblem) as exc:
-        if isinstance(exc, TemplateProblem):
-            runtime.sessions.close(session)
-        logger.error("%s", exc)
-        detail = getattr(exc, "detail", "") if runtime.dev else ""
-        message = str(exc) if runtime.dev else "The app could not be started. The error is logged."
-        return _error_page(runtime, base, 500, "App error", message, traceback=detail)
+    except AppError as exc:
+        if isinstance(exc.__cause__, PageNotFound):
+            return _page_not_found(runtime, base)
+        return _app_error(runtime, base, exc)
+    except TemplateProblem as exc:
+        runtime.sessions.close(session)
+        return _app_error(runtime, base, exc)
     headers = dict(_NO_STORE)
     if runtime.security.enabled:
         headers["Content-Security-Policy"] = runtime.security.header(_module_urls(session))
     return HTMLResponse(html, headers=headers)
+
+
+def _app_error(runtime: AppRuntime, base: str, exc: AppError | TemplateProblem) -> Response:
+    logger.error("%s", exc)
+    detail = getattr(exc, "detail", "") if runtime.dev else ""
+    message = str(exc) if runtime.dev else "The app could not be started. The error is logged."
+    return _error_page(runtime, base, 500, "App error", message, traceback=detail)
+
+
+def _page_not_found(runtime: AppRuntime, base: str) -> Response:
+    return _error_page(runtime, base, 404, "Page not found", "There is no page at this address.")
 
 
 def _module_urls(session: Any) -> list[str]:
@@ -310,6 +372,15 @@ def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -
     return "\n".join(lines)
 
 
+def _unplaced(session: Any, widgets: dict[str, Any]) -> list[Any]:
+    """The session's other widgets (children, the hidden file channel): the client initializes
+    them too, so the page preloads their code with the rest instead of fetching it after
+    `ready`."""
+    placed = {id(widget) for widget in widgets.values()}
+    others = (widget_by_id(comm_id) for comm_id in list(session.comms))
+    return [w for w in others if w is not None and id(w) not in placed]
+
+
 def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
     """The served URLs of the widgets' own modules and stylesheets, each once."""
     assets: dict[str, list[str]] = {"js": [], "css": []}
@@ -324,7 +395,7 @@ def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
 
 
 def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any],
-          assets: dict[str, list[str]]) -> str:
+          assets: dict[str, list[str]], page: PageContext) -> str:
     client = client_files()
     config = {
         "protocol": PROTOCOL_VERSION,
@@ -338,6 +409,7 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         # Loaded while the WebSocket connects, so that rendering need not wait for them.
         "modules": assets["js"],
         "styles": assets["css"],
+        "query": [binding for _, binding in page.bindings],
     }
     return "\n".join([
         runtime.templates.fragments(),

@@ -22,6 +22,7 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from ._assets import Asset, content_hash
+from ._pages import Page
 from ._security import SecurityPolicy
 from ._session import AppError, Builder, Session
 from ._sessions import SessionLimits, SessionManager
@@ -66,6 +67,10 @@ class AppSettings:
     login_template: str | None = None
     public_routes: tuple[str, ...] | None = None
     protected_routes: tuple[str, ...] | None = None
+    pages: tuple[Page, ...] = ()
+    """The app's pages besides `/` (its `template` and builder)."""
+    max_upload_bytes: int = 200 * 1024 * 1024
+    """The largest file a session accepts over the upload route (per file)."""
 
 
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
@@ -89,6 +94,9 @@ class Extension:
     """Stylesheets every page loads, as paths below the server's root."""
     state: Any = None
     """The extension's own object, for whoever asks `runtime.extension(name)`."""
+    session_setup: Callable[[], None] | None = None
+    """Run on a new session's thread before its widgets are built (not for shared widgets):
+    what every session needs, such as the hidden widget that starts downloads."""
 
 
 # --- who decides dev mode --------------------------------------------------------------------
@@ -176,15 +184,18 @@ class AppRuntime:
     def stylesheets(self) -> list[str]:
         return [path for extension in self.extensions for path in extension.stylesheets]
 
-    async def open_session(self, identity: Identity, base: str) -> tuple[Session, dict[str, Any]]:
+    async def open_session(self, identity: Identity, base: str, builder: Builder | None = None
+                           ) -> tuple[Session, dict[str, Any]]:
         """Open a session for `identity` and wait until run_app() has built its widgets.
 
         The one way a session is opened (page loads, the agent API, and so the test driver):
         shared or private widgets and `restore_state` as the app says, values carried over a
-        dev-mode reload put back. Raises `AtCapacity` when the app is full and `AppError` when
-        run_app() fails; the session is closed again then.
+        dev-mode reload put back. `builder` is the page's (default: the app's run_app()).
+        Raises `AtCapacity` when the app is full and `AppError` when run_app() fails; the
+        session is closed again then.
         """
-        session, built = self.sessions.create(self.builder, owner=identity.owner, base=base,
+        build = self._with_setup(builder or self.builder)
+        session, built = self.sessions.create(build, owner=identity.owner, base=base,
                                               user=identity.user,
                                               shared=self.settings.share_widgets)
         session.restorable = self.settings.restore_state
@@ -197,6 +208,18 @@ class AppRuntime:
             self.sessions.close(session)
             raise
         return session, widgets
+
+    def _with_setup(self, builder: Builder) -> Builder:
+        setups = [e.session_setup for e in self.extensions if e.session_setup is not None]
+        if not setups or self.settings.share_widgets:
+            return builder
+
+        def build() -> dict[str, Any]:
+            for setup in setups:
+                setup()
+            return builder()
+
+        return build
 
     def base_css(self) -> Asset:
         override = self.base_dir / "static" / "css" / "numerous-base.css"

@@ -103,35 +103,38 @@ class Templates:
         self._reported_unused: set[frozenset[str]] = set()
 
     def render_page(self, keys: Iterable[str], *, head: str, body: str,
-                    context: Mapping[str, Any] | None = None) -> str:
-        """The app's page with mount points for `keys` and the given head and body additions."""
+                    context: Mapping[str, Any] | None = None, template: str | None = None
+                    ) -> str:
+        """The app's page (or the page `template`) with mount points for `keys` and the given
+        head and body additions."""
+        template = template or self.template
         keys = list(keys)
         used: set[str] = set()
         values: dict[str, Any] = dict(context or {})
         values.update({key: _MountPoint(key, used) for key in keys})
         try:
-            html = self.app_env.get_template(self.template).render(values)
+            html = self.app_env.get_template(template).render(values)
         except _MissingWidget as missing:
             available = ", ".join(keys) or "(none)"
             raise TemplateProblem(
-                f"The template {self.template} places the widget '{missing.name}', but run_app() "
+                f"The template {template} places the widget '{missing.name}', but run_app() "
                 f"returned no widget with that key. Widgets returned: {available}.",
-                self.template) from None
+                template) from None
         except TemplateNotFound as exc:
             raise TemplateProblem(f"Template not found: {exc.name} (looked in {self.base_dir})",
-                                  self.template) from None
+                                  template) from None
         except TemplateError as exc:
-            raise TemplateProblem(f"The template {self.template} has an error: {exc}",
-                                  self.template) from None
-        self._report_unused(set(keys) - used)
+            raise TemplateProblem(f"The template {template} has an error: {exc}",
+                                  template) from None
+        self._report_unused(set(keys) - used, template)
         return inject(html, head=head, body=body)
 
-    def _report_unused(self, unused: set[str]) -> None:
+    def _report_unused(self, unused: set[str], template: str) -> None:
         marker = frozenset(unused)
         if unused and marker not in self._reported_unused:
             self._reported_unused.add(marker)
             logger.warning("run_app() returned widgets the template %s never places: %s",
-                           self.template, ", ".join(sorted(unused)))
+                           template, ", ".join(sorted(unused)))
 
     def render_builtin(self, name: str, **context: Any) -> str:
         return self.builtin_env.get_template(name).render(context)

@@ -49,13 +49,19 @@ def from_json(widget: Widget, name: str) -> Callable[[Any, Widget], Any]:
     return converter
 
 
+def validated(widget: Widget, name: str, value: Any) -> Any:
+    """The Python value trait `name` would hold for the JSON `value`, checked as a value from
+    the browser is (the widget's own validators too); raises when the trait refuses it.
+    Nothing is assigned and no observer runs."""
+    return widget.traits()[name]._validate(widget, from_json(widget, name)(value, widget))  # noqa: SLF001
+
+
 def invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:
     """Why a trait would refuse a JSON value (from a browser or an agent), or None when every
     value in `state` is acceptable. Nothing is assigned and no observer runs."""
-    traits = widget.traits()
     for name, value in state.items():
         try:
-            traits[name]._validate(widget, from_json(widget, name)(value, widget))  # noqa: SLF001
+            validated(widget, name, value)
         except TraitError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - a converter failing is a refused value too

@@ -11,13 +11,15 @@ import { PROTOCOL_VERSION } from "./protocol.js";
 import { createRecovery } from "./recovery.js";
 import { signInHooks } from "./signin.js";
 import { ModelSync } from "./sync.js";
+import { bindQuery } from "./urlstate.js";
 
 /**
  * The config object the server puts in `<script id="numerous-config">`.
  * @param {Document} [doc]
  * @returns {{protocol: number, session: string, base: string, ws: string,
  *   widgets: Record<string, string>, dev: boolean, grace: number, restore?: boolean,
- *   modules?: string[], styles?: string[]}}
+ *   modules?: string[], styles?: string[],
+ *   query?: import("./urlstate.js").QueryBinding[]}}
  */
 export function readConfig(doc = document) {
   const el = doc.getElementById("numerous-config");
@@ -96,7 +98,11 @@ export function start(config, options = {}) {
     app.connection.close();
     await app.host.teardown();
   };
-  if (typeof window !== "undefined") window.numerous = app;
+  if (typeof window !== "undefined") {
+    window.numerous = app;
+    // The bound models exist once the first snapshot is in.
+    if (config.query?.length) app.ready.then(() => bindQuery(config.query, app.manager, window));
+  }
   app.connection.start();
   return app;
 }

@@ -80,3 +80,13 @@ def test_route_path_and_request_target_under_a_prefix() -> None:
     assert route_path({"path": "/app10/x", "root_path": "/app1"}) == "/app10/x"
     scope = {"path": "/app1/a b/é", "root_path": "/app1", "query_string": b"q=1%202"}
     assert request_target(scope) == "/app1/a%20b/%C3%A9?q=1%202"
+
+
+def test_the_socket_and_file_routes_follow_the_apps_pages() -> None:
+    pages = ("/", "/orders/{order_id:int}")
+    assert RouteRules(pages=pages).needs_auth("/numerous/files/upload/t/w")
+    rules = RouteRules(public=["/orders/*"], pages=pages)
+    assert rules.needs_auth("/")
+    assert not rules.needs_auth("/orders/3")
+    assert not rules.needs_auth("/numerous/ws"), "a public page's session needs its socket"
+    assert not rules.needs_auth("/numerous/files/download/t")

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench import loadgen, report, servers  # noqa: E402
+from bench import files, loadgen, report, servers  # noqa: E402
 
 SUMMARY_KEYS = {"n", "p50", "p90", "p99", "min", "max"}
 
@@ -70,3 +70,15 @@ def test_knee_interpolates_between_steps() -> None:
     steps = [{"sessions": 100, "ms": {"p99": 20.0}}, {"sessions": 300, "ms": {"p99": 180.0}}]
     assert loadgen.knee(steps) == 200
     assert loadgen.knee(steps[:1]) is None
+
+
+async def test_the_files_benchmark_moves_its_bytes_intact(tmp_path: Path) -> None:
+    total = 3 * 1024 * 1024 + 5
+    server = servers.Server(servers.ours(), "files", tmp_path / "files.log",
+                            env={"BENCH_DOWNLOAD_BYTES": str(total)})
+    with server:
+        row = await files.measure(server, total, tmp_path)
+    assert row["upload_checksum_ok"] and row["download_bytes_ok"]
+    assert {"upload_mb_per_s", "download_mb_per_s", "upload_rss_growth_mb",
+            "download_rss_growth_mb"} <= set(row)
+    assert files.table(row).count("\n| upload ") == 1

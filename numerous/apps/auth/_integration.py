@@ -24,7 +24,7 @@ from .._runtime import AppRuntime, Extension, Identify, Identity
 from ._context import AuthSettings, signed_in
 from ._middleware import AuthMiddleware
 from ._pages import LoginPage
-from ._paths import RouteRules
+from ._paths import RouteRules, route_path
 from ._routes import AuthRoutes, owner_for, owner_prefix
 from ._tokens import MIN_SECRET_LENGTH, SHORTEST_SECRET
 from .base import SECRET_ENV, BaseAuthProvider
@@ -54,8 +54,9 @@ def auth_extension(runtime: AppRuntime, provider: BaseAuthProvider, *,
                         f"EnvAuthProvider(); got {type(provider).__name__}")
     check_secret(provider, runtime.dev)
     options = runtime.settings
-    settings = AuthSettings(provider, RouteRules(options.public_routes, options.protected_routes),
-                            shared_prefix)
+    pages = ("/", *(page.path for page in options.pages))
+    settings = AuthSettings(provider, RouteRules(options.public_routes, options.protected_routes,
+                                                 pages), shared_prefix)
     page = LoginPage(runtime, options.login_template, provider)
     routes = AuthRoutes(provider, page, runtime.sessions)
     provider.on_end_sessions(_session_ender(runtime))
@@ -162,7 +163,7 @@ def _identify(settings: AuthSettings, browser: Identify) -> Identify:
         found = await signed_in(conn, provider)
         if found is None or not provider.allows(found.user):
             # A public app page may be used signed out; a protected one may not.
-            return None if rules.needs_auth("/") else identity
+            return None if rules.needs_auth(route_path(conn.scope)) else identity
         return identity._replace(owner=owner_for(found.user, identity.owner), user=found.user,
                                  expires_at=found.expires_at)
 

@@ -18,8 +18,10 @@ ALWAYS_PUBLIC = ("/login", "/api/auth/*", "/numerous/base.css", "/numerous/theme
 """The login page, the auth API, what the login page loads and the health check are never
 protected."""
 
-FOLLOW_THE_PAGE = ("/numerous/ws", "/numerous/assets/*", "/numerous/js/*")
-"""The app's own WebSocket, widget code and client need what the app page (`/`) needs."""
+FOLLOW_THE_PAGE = ("/numerous/ws", "/numerous/assets/*", "/numerous/js/*", "/numerous/files/*")
+"""The app's own WebSocket, widget code, client and file routes need what its pages need: a
+sign-in when every page needs one. (Each session is bound to who opened it, so a page opened
+signed out never reaches a signed-in user's session through them.)"""
 
 _UNCLEAN = re.compile(r"//|\\|/\.\.?(?:/|$)")
 MAX_NEXT_LENGTH = 2048
@@ -43,12 +45,15 @@ class RouteRules:
     those match (public routes win where both match)."""
 
     def __init__(self, public: Iterable[str] | None = None,
-                 protected: Iterable[str] | None = None) -> None:
+                 protected: Iterable[str] | None = None,
+                 pages: Iterable[str] = ("/",)) -> None:
         self._always = _compile(ALWAYS_PUBLIC)
         self._follow = _compile(FOLLOW_THE_PAGE)
         self._public = _compile(public or ())
         self._protected = None if protected is None else _compile(protected)
         self.protect_all = protected is None
+        # A page path with parameters stands for the paths it serves: `{id:int}` -> `0`.
+        self._pages = [re.sub(r"\{[^}]*\}", "0", page) for page in pages]
 
     def needs_auth(self, path: str) -> bool:
         path = path or "/"
@@ -57,7 +62,10 @@ class RouteRules:
         if _matches(self._always, path):
             return False
         if _matches(self._follow, path):
-            path = "/"
+            return all(self._page_needs_auth(page) for page in self._pages)
+        return self._page_needs_auth(path)
+
+    def _page_needs_auth(self, path: str) -> bool:
         if _matches(self._public, path):
             return False
         return self.protect_all or _matches(self._protected, path)

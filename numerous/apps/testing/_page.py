@@ -340,6 +340,23 @@ class AsyncAppSession:
         self._consumed[("custom", key)] = index + 1
         return model.messages[index]
 
+    async def wait_for_download(self, *, timeout: float | None = None) -> str:
+        """The URL of the next file a callback sent to the browser with `download()`, which
+        no earlier call returned; fetch it with `driver.request("GET", url)`."""
+        timeout = self.timeout if timeout is None else timeout
+        index = self._consumed.get(("download", ""), 0)
+        start = len(self.view.log)
+
+        def urls() -> list[str]:
+            return [str(m["content"]["download"]) for m in self.view.log
+                    if m.get("type") == "custom" and isinstance(m.get("content"), dict)
+                    and isinstance(m["content"].get("download"), str)]
+
+        if not await self._signal.until(lambda: len(urls()) > index, timeout):
+            raise WaitTimeout(f"no download within {timeout} s{self._since(start)}")
+        self._consumed[("download", "")] = index + 1
+        return urls()[index]
+
     async def wait_for_error(self, code: str | None = None, *,
                              timeout: float | None = None) -> dict[str, Any]:
         """The next `error` frame (with that `code`, if given) that no earlier call returned."""

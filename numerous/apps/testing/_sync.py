@@ -136,6 +136,11 @@ class AppSession:
         """The next custom message from widget `key` that no earlier call returned."""
         return self._run(self.inner.wait_for_message(key, timeout=timeout), timeout)
 
+    def wait_for_download(self, *, timeout: float | None = None) -> str:
+        """The URL of the next file `download()` sent this page (fetch it with
+        `driver.request("GET", url)`)."""
+        return self._run(self.inner.wait_for_download(timeout=timeout), timeout)
+
     def wait_for_error(self, code: str | None = None, *,
                        timeout: float | None = None) -> dict[str, Any]:
         """The next `error` frame (of that `code`) that no earlier call returned."""
