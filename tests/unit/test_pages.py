@@ -20,7 +20,7 @@ from numerous.apps import (
 from numerous.apps._pages import takes_argument
 
 from ._support import config_of, ws_hello, ws_message
-from .test_auth_support import PAGE, env_provider, login
+from ._auth_support import PAGE, env_provider, login
 
 
 class Label(anywidget.AnyWidget):
