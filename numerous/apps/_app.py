@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket
 
 from . import _comm
 from ._assets import ASSETS, Asset, client_files, is_remote, is_url
+from ._classic import classic_config, is_classic
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
 from ._origin import cross_site_reason
@@ -264,9 +265,10 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
     try:
         session, widgets = await runtime.open_session(identity, base)
         assets = _widget_assets(base, widgets.values())
+        classic = _classic_assets(base, session, assets)
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, assets),
-            body=_body(runtime, base, session.id, widgets, assets))
+            body=_body(runtime, base, session.id, widgets, assets, classic))
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
@@ -284,11 +286,27 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
     return HTMLResponse(html, headers=headers)
 
 
+def _session_widgets(session: Any) -> list[Any]:
+    """Every widget of the session: those of the template, their children, Layouts, ..."""
+    found = (_widget_instances.get(comm_id) for comm_id in list(session.comms))
+    return [widget for widget in found if widget is not None]
+
+
+def _classic_assets(base: str, session: Any, assets: dict[str, list[str]]) -> dict[str, Any]:
+    """The page config's `classic` entry; with classic widgets on the page, their bundle is
+    also loaded early (a page of anywidgets alone never loads it)."""
+    widgets = _session_widgets(session)
+    config = classic_config(f"{base}/numerous/assets/", widgets)
+    if any(is_classic(widget) for widget in widgets):
+        assets["js"].append(config["module"])
+        assets["css"].append(config["style"])
+    return dict(config)
+
+
 def _module_urls(session: Any) -> list[str]:
     """Widget code the page loads from elsewhere: its origins go into the page's CSP."""
     urls = []
-    for comm_id in list(session.comms):
-        widget = _widget_instances.get(comm_id)
+    for widget in _session_widgets(session):
         for trait in ("_esm", "_css"):
             value = getattr(widget, trait, None)
             if isinstance(value, str) and is_url(value) and is_remote(value):
@@ -324,7 +342,7 @@ def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
 
 
 def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any],
-          assets: dict[str, list[str]]) -> str:
+          assets: dict[str, list[str]], classic: dict[str, Any]) -> str:
     client = client_files()
     config = {
         "protocol": PROTOCOL_VERSION,
@@ -338,6 +356,7 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         # Loaded while the WebSocket connects, so that rendering need not wait for them.
         "modules": assets["js"],
         "styles": assets["css"],
+        "classic": classic,
     }
     return "\n".join([
         runtime.templates.fragments(),
