@@ -66,8 +66,18 @@ function scopedModel(model, context) {
   };
 }
 
-function describe(err) {
-  return err?.message ?? String(err);
+/**
+ * A widget's failure for the page, with what to change when the page's policy caused it.
+ * @param {any} err
+ */
+export function describe(err) {
+  const message = err?.message ?? String(err);
+  if (err?.name === "EvalError" || /unsafe-eval/.test(message)) {
+    return "this widget compiles code at run time, which the page's Content-Security-Policy " +
+      "forbids. To allow it, serve the app with create_app(..., security=SecurityPolicy(" +
+      "allow_eval=True)) (docs/widgets.md). " + message;
+  }
+  return message;
 }
 
 /** Await a cleanup function, reporting (not throwing) its failure. */

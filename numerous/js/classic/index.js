@@ -22,6 +22,35 @@ const BUILTIN = {
   "@jupyter-widgets/output": { OutputModel, OutputView },
 };
 
+/**
+ * The error of a model or view the manager could not make, keeping the cause's name (an
+ * EvalError tells the page which setting would allow it).
+ * @param {string} msg
+ * @param {any} cause
+ */
+function failure(msg, cause) {
+  const err = new Error(`${msg}: ${cause?.message ?? cause}`, { cause });
+  if (cause?.name) err.name = cause.name;
+  return err;
+}
+
+/**
+ * A state with each binary value in a buffer of its own: libraries read `view.buffer` whole,
+ * as Jupyter hands each buffer over, while ours are views into the message they came in.
+ * @param {any} value
+ */
+function ownBuffers(value) {
+  if (value instanceof DataView) {
+    return new DataView(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (Array.isArray(value)) return value.map(ownBuffers);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ownBuffers(v)]));
+  }
+  return value;
+}
+
 /** The comm of one classic model: talks to our model of the same id, never to a kernel. */
 class StoreComm {
   /** @param {any} model our model (numerous/js/model.js) */
@@ -67,7 +96,8 @@ class StoreComm {
 
   /** Hand a message to the classic model. */
   deliver(data, buffers = []) {
-    this._onMsg?.({ content: { comm_id: this.comm_id, data }, buffers, metadata: {} });
+    this._onMsg?.({ content: { comm_id: this.comm_id, data: ownBuffers(data) },
+      buffers: buffers.map(ownBuffers), metadata: {} });
   }
 
   closed() {
@@ -140,12 +170,12 @@ class ClassicManager extends ManagerBase {
     const id = ours.model_id;
     if (this.has_model(id)) return super.get_model(id);
     const comm = new StoreComm(ours);
-    const state = { ...ours._state };
+    const state = ownBuffers(ours._state);
     const promise = this.new_model({
       model_name: state._model_name, model_module: state._model_module,
       model_module_version: state._model_module_version, model_id: id, comm,
     }, state);
-    this._follow(ours, comm, state);
+    this._follow(ours, comm, { ...ours._state });
     return promise;
   }
 
@@ -176,6 +206,11 @@ class ClassicManager extends ManagerBase {
   async render(ours, el) {
     const model = await this.adopt(ours);
     const view = await this.create_view(model);
+    if (view.model.get("_view_name") === "ErrorWidgetView") {
+      // ipywidgets draws failures as an error widget; ours is the page's error box.
+      view.remove();
+      throw failure(view.model.get("msg"), view.model.get("error"));
+    }
     Widget.attach(view.luminoWidget, el);
     return () => {
       if (view.luminoWidget.isAttached) Widget.detach(view.luminoWidget);
