@@ -3,9 +3,12 @@ ipywidgets' controls and boxes round-trip through Python, `Output` shows prints 
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from numerous.apps.testing import AppPage
@@ -50,3 +53,75 @@ def test_output_shows_prints_and_a_pandas_table(serve: Any, page: Page) -> None:
     app.widget("controls").locator("button", has_text="Press").click()
     expect(out.get_by_text("pressed 1")).to_be_visible()
     assert app.errors == []
+
+
+# --- plots ------------------------------------------------------------------------------------
+
+PLOTS = HERE / "plots"
+_CANVAS = "document.querySelector('[data-numerous-widget=mpl] canvas').toDataURL()"
+# A transparent 1x1 PNG for every map tile: the map must work without the network.
+_TILE = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                      "0000000d4944415478da63fcffff3f0300050001ff0a2db4650000000049454e44ae426082")
+
+
+def _changes(page: Page, expression: str, before: str) -> None:
+    deadline = time.monotonic() + 10
+    while page.evaluate(expression) == before:
+        if time.monotonic() > deadline:
+            pytest.fail(f"did not change within 10 s: {expression}")
+        time.sleep(0.1)
+
+
+def test_ipympl_figure_renders_and_a_python_redraw_reaches_the_page(
+        serve: Any, page: Page) -> None:
+    app = AppPage(page).open(serve(PLOTS))
+    expect(app.widget("mpl").locator(".jupyter-matplotlib-figure")).to_be_visible()
+    expect(app.widget("mpl").get_by_text("Figure 1")).to_be_visible()
+    _changes(page, f"{_CANVAS}.length > 5000 ? 'drawn' : 'blank'", "blank")
+    drawn = page.evaluate(_CANVAS)
+    app.widget("redraw").locator("button").click()
+    _changes(page, _CANVAS, drawn)
+    assert app.errors == []
+
+
+def test_matplotlib_as_an_image_redrawn_on_change(serve: Any, page: Page) -> None:
+    app = AppPage(page).open(serve(PLOTS))
+    image = app.widget("image").locator("img")
+    expect(image).to_have_attribute("src", re.compile("^blob:"))
+    first = image.get_attribute("src")
+    handle = app.widget("power").locator(".noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    expect(image).not_to_have_attribute("src", first or "")
+    assert app.errors == []
+
+
+def test_bqplot_chart_renders(serve: Any, page: Page) -> None:
+    app = AppPage(page).open(serve(PLOTS))
+    chart = app.widget("bqplot")
+    expect(chart.get_by_text("bqplot", exact=True)).to_be_visible()
+    expect(chart.locator("rect.bar")).to_have_count(3)
+    assert app.errors == []
+
+
+def _offline_tiles(page: Page) -> None:
+    page.route(re.compile(r"^https?://.*tile.*"),
+               lambda route: route.fulfill(status=200, content_type="image/png", body=_TILE))
+
+
+def test_ipyleaflet_map_renders_and_round_trips_without_tiles(serve: Any, page: Page) -> None:
+    _offline_tiles(page)
+    app = AppPage(page).open(serve(PLOTS, target="leaflet:app"))
+    expect(app.widget("leaflet").locator(".leaflet-container")).to_be_visible()
+    app.widget("leaflet").locator(".leaflet-control-zoom-in").click()
+    expect(app.widget("zoom")).to_contain_text("zoom 11")
+    app.widget("closer").locator("button").click()
+    expect(app.widget("zoom")).to_contain_text("zoom 12")
+    assert app.errors == []
+
+
+def test_a_widget_that_needs_eval_says_which_setting_allows_it(serve: Any, page: Page) -> None:
+    _offline_tiles(page)
+    app = AppPage(page).open(serve(PLOTS, target="leaflet:strict"))
+    expect(app.widget_error("leaflet")).to_contain_text("SecurityPolicy(allow_eval=True)")
+    expect(app.widget("zoom")).to_contain_text("zoom 10")  # the rest of the page works

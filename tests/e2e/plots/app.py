@@ -1,10 +1,9 @@
 """The plots people reach for first, as widgets: interactive matplotlib (ipympl), bqplot,
-an ipyleaflet map, Plotly's FigureWidget, and a matplotlib figure redrawn into an image."""
+Plotly's FigureWidget, and a matplotlib figure redrawn into an image."""
 
 import io
 
 import bqplot
-import ipyleaflet
 import ipywidgets as widgets
 import matplotlib
 
@@ -58,7 +57,6 @@ def run_app() -> dict:
     bars = bqplot.Bars(x=[1, 2, 3], y=[3, 1, 2], scales={"x": x, "y": y})
     chart = bqplot.Figure(marks=[bars], axes=[bqplot.Axis(scale=x), bqplot.Axis(
         scale=y, orientation="vertical")], title="bqplot")
-    leaflet = ipyleaflet.Map(center=(59.91, 10.75), zoom=10, layout=widgets.Layout(height="300px"))
     plotly = go.FigureWidget(data=[go.Scatter(x=[1, 2, 3], y=[1, 3, 2], name="trace")])
     grow = widgets.Button(description="Grow")
 
@@ -68,7 +66,7 @@ def run_app() -> dict:
 
     grow.on_click(on_grow)
     return {"mpl": canvas, "redraw": redraw, "image": image, "power": power, "bqplot": chart,
-            "leaflet": leaflet, "plotly": plotly, "grow": grow}
+            "plotly": plotly, "grow": grow}
 
 
 app = create_app(template="index.html.j2", app_generator=run_app)
