@@ -44,8 +44,9 @@ export function loadAmd(doc, url, require) {
   return loaded.then(async ({ deps, factory }) => {
     if (typeof factory !== "function") return factory;
     const exports = {};
+    const module = { exports, id: url, uri: url };
     const values = await Promise.all(deps.map((dep) =>
-      dep === "exports" ? exports : dep === "module" ? { exports } : require(dep)));
+      dep === "exports" ? exports : dep === "module" ? module : require(dep)));
     const result = factory(...values);
     return result ?? exports;
   });
