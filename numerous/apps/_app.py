@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from . import _comm
-from ._assets import ASSETS, Asset, client_files, is_remote, is_url
+from ._assets import ASSETS, Asset, client_files, is_remote, is_url, remote_imports
 from ._classic import classic_config, is_classic
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
@@ -311,6 +311,8 @@ def _module_urls(session: Any) -> list[str]:
             value = getattr(widget, trait, None)
             if isinstance(value, str) and is_url(value) and is_remote(value):
                 urls.append(value)
+            elif trait == "_esm" and isinstance(value, str):
+                urls += remote_imports(value)
     return urls
 
 
