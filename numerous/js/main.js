@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION } from "./protocol.js";
 import { createRecovery } from "./recovery.js";
 import { signInHooks } from "./signin.js";
 import { ModelSync } from "./sync.js";
+import { reportPolicyViolations } from "./ui.js";
 
 /**
  * The config object the server puts in `<script id="numerous-config">`.
@@ -83,6 +84,7 @@ export function start(config, options = {}) {
   const doc = options.document ?? document;
   const reload = options.reload ?? (() => location.reload());
   checkProtocol(config);
+  if (config.dev) reportPolicyViolations(doc);
   const { app, resolveReady } = createApp(config, options, doc);
   // The page names the widgets' modules and stylesheets: start on them while the socket opens.
   preloadWidgetAssets(app.host, config);

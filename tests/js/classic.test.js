@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ClassicWidgets, loadAmd } from "../../numerous/js/classic.js";
 import { WidgetHost, describe as describeError, isClassic } from "../../numerous/js/host.js";
 import { WidgetManager } from "../../numerous/js/model.js";
+import { explainPolicyViolation } from "../../numerous/js/ui.js";
 import { flush } from "./helpers.js";
 
 let manager;
@@ -110,5 +111,17 @@ describe("describe", () => {
     err.name = "EvalError";
     expect(describeError(err)).toMatch(/SecurityPolicy\(allow_eval=True\)/);
     expect(describeError(new Error("plain"))).toBe("plain");
+  });
+});
+
+describe("explainPolicyViolation", () => {
+  it("names the SecurityPolicy setting for what the page refused", () => {
+    expect(explainPolicyViolation({ blockedURI: "https://esm.sh/vega-embed@7",
+      effectiveDirective: "script-src-elem" }))
+      .toMatch(/SecurityPolicy\(script_sources=\["https:\/\/esm.sh"\]\)/);
+    expect(explainPolicyViolation({ blockedURI: "eval", effectiveDirective: "script-src" }))
+      .toMatch(/allow_eval=True/);
+    expect(explainPolicyViolation({ blockedURI: "https://api.x.org/q",
+      effectiveDirective: "connect-src" })).toMatch(/connect_sources=\["https:\/\/api.x.org"\]/);
   });
 });
