@@ -125,3 +125,20 @@ def test_a_widget_that_needs_eval_says_which_setting_allows_it(serve: Any, page:
     app = AppPage(page).open(serve(PLOTS, target="leaflet:strict"))
     expect(app.widget_error("leaflet")).to_contain_text("SecurityPolicy(allow_eval=True)")
     expect(app.widget("zoom")).to_contain_text("zoom 10")  # the rest of the page works
+
+
+def test_an_anywidget_whose_css_opens_with_a_comment_is_styled(serve: Any, page: Page) -> None:
+    app = AppPage(page).open(serve(HERE / "jupyter"))
+    expect(app.widget("styled").locator(".styled-label")).to_have_css("color", "rgb(0, 128, 128)")
+    assert app.errors == []
+
+
+def test_an_anywidget_inside_a_classic_box_renders_and_updates(serve: Any, page: Page) -> None:
+    app = AppPage(page).open(serve(HERE / "jupyter"))
+    mixed = app.widget("mixed")
+    expect(mixed.locator(".styled-label")).to_have_text("inside a box")
+    handle = mixed.locator(".noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    expect(mixed.locator(".styled-label")).to_have_text("slid to 2")
+    assert app.errors == []

@@ -22,5 +22,5 @@ export function anywidgetModule(base, host) {
     }
   }
 
-  return { AnywidgetModel, AnywidgetView };
+  return { AnyModel: AnywidgetModel, AnyView: AnywidgetView };
 }

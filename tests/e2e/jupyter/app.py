@@ -1,10 +1,31 @@
 """Classic Jupyter widgets as a notebook user writes them: ipywidgets' controls in layout
 boxes, an observer that drives another widget, and an `Output` with a print and a table."""
 
+import anywidget
 import ipywidgets as widgets
 import pandas as pd
+import traitlets
 
 from numerous.apps import create_app
+
+
+class Styled(anywidget.AnyWidget):
+    """An anywidget whose stylesheet text opens with a comment (it is not a URL)."""
+
+    _esm = """
+    export default {
+      render({ model, el }) {
+        const span = document.createElement("span");
+        span.className = "styled-label";
+        const show = () => { span.textContent = model.get("label"); };
+        show();
+        model.on("change:label", show);
+        el.append(span);
+      },
+    };
+    """
+    _css = "/* Styled: a teal label */\n.styled-label { color: rgb(0, 128, 128); }"
+    label = traitlets.Unicode("styled").tag(sync=True)
 
 
 def run_app() -> dict:
@@ -35,7 +56,13 @@ def run_app() -> dict:
     out.append_display_data(pd.DataFrame({"city": ["Oslo", "Lima"], "people": [709, 10092]}))
     tabs = widgets.Tab(children=[widgets.Label("first tab"), widgets.Label("second tab")],
                        titles=["One", "Two"])
+    inner = Styled(label="inside a box")
+    mixed_slider = widgets.IntSlider(value=1, description="Mixed")
+    mixed_slider.observe(lambda change: setattr(inner, "label", f"slid to {change['new']}"),
+                         "value")
     return {
+        "styled": Styled(),
+        "mixed": widgets.HBox([mixed_slider, inner]),
         "controls": widgets.VBox([widgets.HBox([slider, label]), widgets.HBox([text, echo]),
                                   widgets.HBox([check, drop]), widgets.HBox([button, presses])]),
         "tabs": tabs,
