@@ -11,7 +11,6 @@ import { PROTOCOL_VERSION } from "./protocol.js";
 import { createRecovery } from "./recovery.js";
 import { signInHooks } from "./signin.js";
 import { ModelSync } from "./sync.js";
-import { reportPolicyViolations } from "./ui.js";
 
 /**
  * The config object the server puts in `<script id="numerous-config">`.
@@ -84,7 +83,10 @@ export function start(config, options = {}) {
   const doc = options.document ?? document;
   const reload = options.reload ?? (() => location.reload());
   checkProtocol(config);
-  if (config.dev) reportPolicyViolations(doc);
+  if (config.dev) {
+    // Dev mode says which setting allows what the page's policy refused (loaded only here).
+    import("./policy.js").then(({ reportPolicyViolations }) => reportPolicyViolations(doc));
+  }
   const { app, resolveReady } = createApp(config, options, doc);
   // The page names the widgets' modules and stylesheets: start on them while the socket opens.
   preloadWidgetAssets(app.host, config);

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ClassicWidgets, loadAmd } from "../../numerous/js/classic.js";
 import { WidgetHost, describe as describeError, isClassic } from "../../numerous/js/host.js";
 import { WidgetManager } from "../../numerous/js/model.js";
-import { explainPolicyViolation } from "../../numerous/js/ui.js";
+import { explainPolicyViolation } from "../../numerous/js/policy.js";
 import { flush } from "./helpers.js";
 
 let manager;
