@@ -34,23 +34,6 @@ function failure(msg, cause) {
   return err;
 }
 
-/**
- * A state with each binary value in a buffer of its own: libraries read `view.buffer` whole,
- * as Jupyter hands each buffer over, while ours are views into the message they came in.
- * @param {any} value
- */
-function ownBuffers(value) {
-  if (value instanceof DataView) {
-    return new DataView(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
-  }
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
-  if (Array.isArray(value)) return value.map(ownBuffers);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ownBuffers(v)]));
-  }
-  return value;
-}
-
 /** The comm of one classic model: talks to our model of the same id, never to a kernel. */
 class StoreComm {
   /** @param {any} model our model (numerous/js/model.js) */
@@ -96,8 +79,7 @@ class StoreComm {
 
   /** Hand a message to the classic model. */
   deliver(data, buffers = []) {
-    this._onMsg?.({ content: { comm_id: this.comm_id, data: ownBuffers(data) },
-      buffers: buffers.map(ownBuffers), metadata: {} });
+    this._onMsg?.({ content: { comm_id: this.comm_id, data }, buffers, metadata: {} });
   }
 
   closed() {
@@ -170,7 +152,7 @@ class ClassicManager extends ManagerBase {
     const id = ours.model_id;
     if (this.has_model(id)) return super.get_model(id);
     const comm = new StoreComm(ours);
-    const state = ownBuffers(ours._state);
+    const state = { ...ours._state };
     const promise = this.new_model({
       model_name: state._model_name, model_module: state._model_module,
       model_module_version: state._model_module_version, model_id: id, comm,
