@@ -142,3 +142,28 @@ def test_an_anywidget_inside_a_classic_box_renders_and_updates(serve: Any, page:
     handle.press("ArrowRight")
     expect(mixed.locator(".styled-label")).to_have_text("slid to 2")
     assert app.errors == []
+
+
+# --- the gallery example (docs/widgets.md shows its screenshot) --------------------------------
+
+EXAMPLE = HERE.parent.parent / "examples" / "jupyter"
+SCREENSHOT = HERE.parent.parent / "docs" / "images" / "jupyter-gallery.png"
+
+
+def test_the_gallery_example_renders_and_its_screenshot_is_taken(
+        serve: Any, page: Page) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    app = AppPage(page).open(serve(EXAMPLE))
+    expect(app.widget("matplotlib").locator(".jupyter-matplotlib-figure")).to_be_visible()
+    expect(app.widget("plotly").locator(".main-svg").first).to_be_visible()
+    expect(app.widget("bqplot").locator("path.line")).to_have_count(1)
+    expect(app.widget("table").locator("table.dataframe")).to_be_visible()
+    expect(app.widget("table").locator("th", has_text="sin")).to_be_visible()
+    app.widget("controls").get_by_role("button", name="cos").click()
+    expect(app.widget("table").locator("th", has_text="cos")).to_be_visible()
+    app.widget("controls").get_by_role("button", name="sin").click()
+    expect(app.widget("table").locator("th", has_text="sin")).to_be_visible()
+    _changes(page, "document.querySelector('[data-numerous-widget=matplotlib] canvas')"
+             ".toDataURL().length > 5000 ? 'drawn' : 'blank'", "blank")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert app.errors == []
