@@ -167,3 +167,13 @@ def test_the_gallery_example_renders_and_its_screenshot_is_taken(
              ".toDataURL().length > 5000 ? 'drawn' : 'blank'", "blank")
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert app.errors == []
+
+
+def test_plotly_figurewidget_renders_and_updates_from_python(serve: Any, page: Page) -> None:
+    app = AppPage(page).open(serve(PLOTS))
+    plot = app.widget("plotly")
+    expect(plot.locator(".scatterlayer .trace")).to_have_count(1)
+    app.widget("grow").locator("button").click()
+    expect(plot.locator(".gtitle")).to_have_text("updated")
+    # The browser told Python about the relayout through FigureWidget's `_js2py_*` traits.
+    assert app.errors == []
