@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from ipywidgets.widgets.widget import _instances as _widget_instances
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -36,6 +35,7 @@ from ._session import Builder
 from ._sessions import AtCapacity, SessionLimits
 from ._socket import serve_connection
 from ._templating import TemplateProblem, json_script
+from ._widgets import widget_by_id
 from .agent import agent_extension
 from .auth import auth_extension
 
@@ -288,7 +288,7 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
 
 def _session_widgets(session: Any) -> list[Any]:
     """Every widget of the session: those of the template, their children, Layouts, ..."""
-    found = (_widget_instances.get(comm_id) for comm_id in list(session.comms))
+    found = (widget_by_id(comm_id) for comm_id in list(session.comms))
     return [widget for widget in found if widget is not None]
 
 

@@ -26,8 +26,8 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from ._app import runtimes
 from ._loader import load_app
+from ._protocol import DevError, Reload, ServerMessage
 from ._runtime import AppRuntime
-from ._outbox import Entry
 
 logger = logging.getLogger("numerous.apps")
 
@@ -122,15 +122,15 @@ class DevServer:
             if old is not None:
                 await _remember_values(runtimes(old))
             if not self._load():
-                _broadcast(old, Entry("dev_error", payload={
-                    "message": f"{self.path.name} failed to load", "traceback": self.error}))
+                _broadcast(old, DevError(type="dev_error", message=f"{self.path.name} failed to "
+                                         "load", traceback=self.error or ""))
                 return
             logger.info("reloaded %s (%s changed)", self.path.name, names)
         else:
             if old is not None:
                 await _remember_values(runtimes(old))
             logger.info("%s changed: reloading browsers", names)
-        _broadcast(old, Entry("reload"))
+        _broadcast(old, Reload(type="reload"))
         if old is not None and old is not self.app:
             for runtime in runtimes(old):
                 asyncio.get_running_loop().call_later(10.0, runtime.sessions.close_all,
@@ -146,10 +146,10 @@ class _Filter(DefaultFilter):
         return super().__call__(change, path) and not path.endswith((".log", ".db", ".sqlite"))
 
 
-def _broadcast(app: Any, entry: Entry) -> None:
+def _broadcast(app: Any, message: ServerMessage) -> None:
     for runtime in runtimes(app):
         for session in runtime.sessions:
-            session.outbox.put(Entry(entry.kind, payload=dict(entry.payload)), force=True)
+            session.outbox.put(message, force=True)
 
 
 async def _remember_values(old: list[AppRuntime]) -> None:

@@ -16,36 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._concurrency import notify
+from ._protocol import CloseCode, Open, ServerMessage, SessionLost, Update
 
-Kind = Literal["open", "update", "custom", "close", "error", "control", "reload", "dev_error"]
+Outgoing = tuple[ServerMessage, Sequence[Any]]
+"""A message for the browser and the buffers that travel with it (custom messages only;
+binary values in a state stay in the state until the frame is encoded)."""
 
-
-@dataclass
-class Entry:
-    kind: Kind
-    id: str = ""
-    state: dict[str, Any] = field(default_factory=dict)
-    payload: dict[str, Any] = field(default_factory=dict)
-    buffers: list[Any] = field(default_factory=list)
-    ack: int = 0
+_KEPT_BY_RESET = ("session_lost", "synced")
 
 
 class Outbox:
     def __init__(self, max_pending: int = 10_000) -> None:
         self.max_pending = max_pending
         self._lock = threading.Lock()
-        self._entries: list[Entry] = []
-        self._mergeable: dict[str, Entry] = {}
+        self._entries: list[Outgoing] = []
+        self._mergeable: dict[str, Open | Update] = {}
         self._unmerged = 0
         self.overflowed = False
         self.dropped = 0
+        self.close_code: int = CloseCode.SESSION_UNKNOWN
+        """The WebSocket close code that follows a queued `session_lost`."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: MemoryObjectSendStream[None] | None = None
         self._listener: MemoryObjectReceiveStream[None] | None = None
@@ -54,31 +51,47 @@ class Outbox:
 
     def put_state(self, kind: Literal["open", "update"], model_id: str,
                   state: dict[str, Any], ack: int) -> None:
+        """Queue a widget's state; an `update` merges into one still waiting for the widget.
+
+        The outbox keeps its own copy of `state` (merging changes it)."""
         with self._lock:
             waiting = self._mergeable.get(model_id)
             if waiting is not None and kind == "update":
-                waiting.state.update(state)
-                waiting.ack = max(waiting.ack, ack)
+                waiting["state"].update(state)
+                waiting["ack"] = max(waiting["ack"], ack)
                 return
-            entry = Entry(kind, model_id, dict(state), ack=ack)
-            self._mergeable[model_id] = entry
-            self._append(entry)
+            message: Open | Update
+            if kind == "open":
+                message = Open(type="open", id=model_id, state=dict(state), buffer_paths=[],
+                               ack=ack)
+            else:
+                message = Update(type="update", id=model_id, state=dict(state),
+                                 buffer_paths=[], ack=ack)
+            self._mergeable[model_id] = message
+            self._append((message, ()))
 
-    def put(self, entry: Entry, force: bool = False) -> None:
+    def put(self, message: ServerMessage, buffers: Sequence[Any] = (),
+            force: bool = False) -> None:
         """Queue a message that cannot merge; `force` ignores the bound (session control)."""
         with self._lock:
-            if entry.id:
+            if message["type"] == "custom" or message["type"] == "close":
                 # Later updates of this widget must come after this message, not merge before it.
-                self._mergeable.pop(entry.id, None)
+                self._mergeable.pop(message["id"], None)
             self._unmerged += 1
             if self._unmerged > self.max_pending and not force:
                 self.overflowed = True
                 self.dropped += 1
                 self._unmerged -= 1
                 return
-            self._append(entry)
+            self._append((message, buffers))
 
-    def _append(self, entry: Entry) -> None:
+    def end(self, reason: str, code: int) -> None:
+        """Queue the last message: the session is gone, then the socket closes with `code`."""
+        with self._lock:
+            self.close_code = code
+        self.put(SessionLost(type="session_lost", reason=reason), force=True)
+
+    def _append(self, entry: Outgoing) -> None:
         was_empty = not self._entries
         self._entries.append(entry)
         if was_empty and self._loop is not None and self._wake is not None:
@@ -104,7 +117,7 @@ class Outbox:
                 self._wake.close()
                 self._loop, self._wake, self._listener = None, None, None
 
-    def take(self) -> list[Entry]:
+    def take(self) -> list[Outgoing]:
         with self._lock:
             entries, self._entries = self._entries, []
             self._mergeable.clear()
@@ -112,11 +125,11 @@ class Outbox:
             return entries
 
     def reset(self, keep_ids: set[str]) -> None:
-        """Drop what a full snapshot replaces; keep custom messages of live widgets and
-        session control (a session closing must still tell its browser)."""
+        """Drop what a full snapshot replaces; keep custom messages of live widgets, the end
+        of the session (its browser must still be told) and answers to `sync`."""
         with self._lock:
-            self._entries = [e for e in self._entries if e.kind == "control" or
-                             (e.kind == "custom" and e.id in keep_ids)]
+            self._entries = [(m, b) for m, b in self._entries if m["type"] in _KEPT_BY_RESET
+                             or (m["type"] == "custom" and m["id"] in keep_ids)]
             self._mergeable.clear()
             self._unmerged = len(self._entries)
             self.overflowed = False

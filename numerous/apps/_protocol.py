@@ -41,6 +41,13 @@ class ClientCustom(TypedDict):
     buffers: list[memoryview]
 
 
+class Sync(TypedDict):
+    """Ask to be told when everything sent before this frame has been handled."""
+
+    type: Literal["sync"]
+    token: int
+
+
 class Open(TypedDict):
     type: Literal["open"]
     id: str
@@ -72,6 +79,14 @@ class Custom(TypedDict):
 class Close(TypedDict):
     type: Literal["close"]
     id: str
+
+
+class Synced(TypedDict):
+    """The answer to a `sync`: every frame before it was handled, and what that sent came
+    first."""
+
+    type: Literal["synced"]
+    token: int
 
 
 ErrorCode = Literal[
@@ -107,8 +122,11 @@ class DevError(TypedDict):
     traceback: str
 
 
-ServerMessage = Open | Ready | Update | Custom | Close | Error | SessionLost | Reload | DevError
-ClientMessage = Hello | ClientUpdate | ClientCustom
+ServerMessage = (Open | Ready | Update | Custom | Close | Synced | Error | SessionLost | Reload
+                 | DevError)
+ClientMessage = Hello | ClientUpdate | ClientCustom | Sync
+WidgetMessage = ClientUpdate | ClientCustom
+"""What the browser sends to one of its widgets."""
 
 
 class CloseCode:
@@ -212,6 +230,15 @@ def encode(message: dict[str, JSON], buffers: Sequence[bytes] = ()) -> str | byt
     return head + b"".join(parts)
 
 
+def encode_server(message: ServerMessage, buffers: Sequence[Any] = ()) -> str | bytes:
+    """The frame for a server message. Binary values inside an `open` or `update` state
+    travel as buffers: they are taken out here and `buffer_paths` says where they were."""
+    if message["type"] == "open" or message["type"] == "update":
+        state, paths, buffers = split_buffers(message["state"])
+        return encode({**message, "state": state, "buffer_paths": paths}, buffers)
+    return encode(dict(message), buffers)
+
+
 def decode(frame: str | bytes) -> tuple[dict[str, JSON], list[memoryview]]:
     """Parse a frame into its message and buffers. Raises ProtocolError on anything malformed."""
     if isinstance(frame, str):
@@ -244,9 +271,15 @@ def _parse_json(text: str) -> dict[str, JSON]:
     return message
 
 
-def parse_client_message(message: dict[str, JSON], buffers: list[memoryview]) -> ClientMessage:
+def parse_client_message(message: dict[str, JSON], buffers: list[memoryview]
+                         ) -> WidgetMessage | Sync:
     """Check the shape of a message from the browser; the result is safe to hand on."""
     kind = message["type"]
+    if kind == "sync":
+        token = message.get("token")
+        if not isinstance(token, int) or isinstance(token, bool) or token < 0:
+            raise ProtocolError("bad_frame", "sync needs a non-negative integer 'token'")
+        return Sync(type="sync", token=token)
     if kind == "update":
         state = message.get("state")
         if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):

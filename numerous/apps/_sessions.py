@@ -14,7 +14,7 @@ from typing import Any
 
 from ._protocol import CloseCode
 from ._session import Builder, Session
-from ._shared import SharedWidgets, Viewer
+from ._worker import Worker
 
 logger = logging.getLogger("numerous.apps")
 
@@ -43,8 +43,8 @@ class SessionManager:
         self.dev = dev
         self._sessions: dict[str, Session] = {}
         self._trim: asyncio.TimerHandle | None = None
-        self.shared: SharedWidgets | None = None
-        """The widgets every page shares, for create_app(share_widgets=True)."""
+        self.shared: Worker | None = None
+        """The worker of the widgets every page shares, for create_app(share_widgets=True)."""
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -54,29 +54,31 @@ class SessionManager:
 
     def create(self, builder: Builder, *, owner: str, base: str, user: Any = None,
                shared: bool = False) -> tuple[Session, asyncio.Future[Any]]:
-        """Open a session and start building its widgets on its own thread.
+        """Open a session and start building its widgets on its worker's thread.
 
-        `shared`: the session views the app's one set of shared widgets (built on first use)."""
+        The session gets a worker of its own or, with `shared`, joins the app's one worker of
+        shared widgets (built on first use)."""
         cap = self.limits.max_sessions
         if cap is not None and len(self._sessions) >= cap:
             raise AtCapacity
         loop = asyncio.get_running_loop()
-        options = {"base": base, "dev": self.dev, "loop": loop,
-                   "max_pending": self.limits.max_pending, "user": user}
         session_id = secrets.token_urlsafe(24)
-        if shared:
-            if self.shared is None or self.shared.failed:
-                if self.shared is not None:
-                    self.shared.close()  # run_app() failed: the next visitor tries again
-                self.shared = SharedWidgets(base=base, dev=self.dev, loop=loop)
-            session: Session = Viewer(self.shared, session_id, owner, **options)
-        else:
-            session = Session(session_id, owner, **options)
+        worker = self._shared_worker(base, loop) if shared else None
+        session = Session(session_id, owner, worker, base=base, dev=self.dev, loop=loop,
+                          max_pending=self.limits.max_pending, user=user)
         self._sessions[session.id] = session
         session.on_end = self.close
         built = session.start(builder)
         self.detached(session)
         return session, built
+
+    def _shared_worker(self, base: str, loop: asyncio.AbstractEventLoop) -> Worker:
+        if self.shared is None or self.shared.failed:
+            if self.shared is not None:
+                self.shared.stop()  # run_app() failed: the next visitor tries again
+            self.shared = Worker("numerous-shared-widgets", base=base, dev=self.dev, loop=loop,
+                                 shared=True)
+        return self.shared
 
     def get(self, session_id: str, owner: str) -> Session | None:
         """The live session with that id, if `owner` is the one who opened it."""
@@ -117,15 +119,17 @@ class SessionManager:
         gc.collect()
         release_free_memory()
 
-    def close_all(self, reason: str = "The server is shutting down.") -> list[Session]:
-        sessions = list(self._sessions.values())
-        for session in sessions:
+    def close_all(self, reason: str = "The server is shutting down."
+                  ) -> list[Session | Worker]:
+        """Close every session and stop the shared worker; returns what to `join()`."""
+        closed: list[Session | Worker] = list(self._sessions.values())
+        for session in list(self._sessions.values()):
             self.close(session, reason, CloseCode.GOING_AWAY)
         if self.shared is not None:
-            sessions.append(self.shared)
-            self.shared.close(reason, CloseCode.GOING_AWAY)
+            closed.append(self.shared)
+            self.shared.stop()
             self.shared = None
-        return sessions
+        return closed
 
 
 TRIM_DELAY = 2.0

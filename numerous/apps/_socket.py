@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._connection import Connection, Disconnected, Frame
-from ._outbox import Entry
 from ._protocol import (
     CloseCode,
     Hello,
     ProtocolError,
+    Ready,
+    ServerMessage,
+    SessionLost,
     decode,
-    encode,
+    encode_server,
     parse_client_message,
     parse_hello,
-    split_buffers,
 )
 from ._session import Session
 from ._sessions import SessionLimits, SessionManager
@@ -113,18 +114,17 @@ async def _restore(session: Session, hello: Hello) -> None:
 
 async def _lost(conn: Connection, reason: str, code: int) -> None:
     try:
-        await conn.send(encode({"type": "session_lost", "reason": reason}))
+        await conn.send(encode_server(SessionLost(type="session_lost", reason=reason)))
     except Disconnected:
         pass
     await conn.close(code, reason[:120])
 
 
 async def _send_snapshot(conn: Connection, session: Session) -> None:
-    entries = await session.call(session.snapshot)
-    for entry in entries:
-        await conn.send(encode_entry(entry))
+    for message in await session.call(session.snapshot):
+        await conn.send(encode_message(message))
     widgets = {key: widget.model_id for key, widget in session.widgets.items()}
-    await conn.send(encode({"type": "ready", "widgets": widgets, "ack": session.current_seq}))
+    await conn.send(encode_server(Ready(type="ready", widgets=widgets, ack=session.current_seq)))
 
 
 async def _send_loop(conn: Connection, session: Session, wake: MemoryObjectReceiveStream[None],
@@ -141,11 +141,11 @@ async def _send_loop(conn: Connection, session: Session, wake: MemoryObjectRecei
 async def _drain(conn: Connection, session: Session, wake: MemoryObjectReceiveStream[None]
                  ) -> None:
     async for _ in wake:
-        for entry in session.outbox.take():
-            if entry.kind == "control":
-                await _lost(conn, entry.payload["reason"], entry.payload["code"])
+        for message, buffers in session.outbox.take():
+            if message["type"] == "session_lost":
+                await _lost(conn, message["reason"], session.outbox.close_code)
                 return
-            await conn.send(encode_entry(entry))
+            await conn.send(encode_message(message, buffers))
         if session.outbox.overflowed:
             logger.warning("session %s: client fell behind; disconnecting it", session.id[:6])
             await conn.close(CloseCode.TOO_SLOW, "client too slow; reconnect for a fresh state")
@@ -180,12 +180,19 @@ async def _receive_loop(conn: Connection, session: Session, limits: SessionLimit
             frame = await conn.receive()
         except Disconnected:
             return
-        if not bucket.allow():
+        if not bucket.allow() and not _may_be_sync(frame):
             if not bucket.warned:
                 bucket.warned = True
                 session.send_error("rate_limited", "too many messages; some were dropped")
             continue
         _accept(frame, session, limits)
+
+
+def _may_be_sync(frame: Frame) -> bool:
+    """A frame that may be a `sync` (short text naming it): answered even over the rate
+    limit, since its sender waits for the answer. Anything else caught here is still parsed
+    and checked like every frame."""
+    return isinstance(frame, str) and len(frame) <= 64 and '"sync"' in frame
 
 
 def _accept(frame: Frame, session: Session, limits: SessionLimits) -> None:
@@ -197,7 +204,7 @@ def _accept(frame: Frame, session: Session, limits: SessionLimits) -> None:
     except ProtocolError as exc:
         session.send_error(exc.code, str(exc))
         return
-    if message["id"] not in session.comms:
+    if message["type"] != "sync" and message["id"] not in session.comms:
         session.send_error("unknown_widget", "no such widget in this session", message["id"][:64])
         return
     session.post(message)
@@ -210,35 +217,26 @@ def _size(frame: Frame) -> int:
     return len(frame)
 
 
-def encode_entry(entry: Entry) -> Frame:
-    """The frame for an outbox entry; values JSON cannot hold are made safe, never fatal."""
-    if entry.kind in ("open", "update"):
-        state, paths, buffers = split_buffers(entry.state)
-        message: dict[str, Any] = {"type": entry.kind, "id": entry.id, "state": state,
-                                   "buffer_paths": paths, "ack": entry.ack}
-        return _encode_safely(message, buffers)
-    if entry.kind == "custom":
-        return _encode_safely({"type": "custom", "id": entry.id,
-                               "content": entry.payload["content"]}, entry.buffers)
-    if entry.kind == "close":
-        return encode({"type": "close", "id": entry.id})
-    return _encode_safely({"type": entry.kind, **entry.payload}, [])
-
-
-def _encode_safely(message: dict[str, Any], buffers: list[Any]) -> Frame:
+def encode_message(message: ServerMessage, buffers: Sequence[Any] = ()) -> Frame:
+    """The frame for a message; values JSON cannot hold are made safe, never fatal."""
     try:
-        return encode(message, buffers)
+        return encode_server(message, buffers)
     except (TypeError, ValueError) as exc:
         logger.warning("a %s message held a value JSON cannot carry (%s); sent a safe form",
-                       message.get("type"), exc)
-        return encode(json.loads(json.dumps(_sanitize(message), default=str)), buffers)
+                       message["type"], exc)
+        return encode_server(_sanitize(dict(message)), buffers)
+
+
+_PLAIN = (str, int, bool, type(None), bytes, bytearray, memoryview)
 
 
 def _sanitize(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """`value` with what JSON cannot hold replaced: NaN and infinities by null, other objects
+    by their text; binary values stay, for the frame's buffers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): _sanitize(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_sanitize(v) for v in value]
-    return value
+    return value if isinstance(value, _PLAIN) else str(value)

@@ -28,6 +28,8 @@ CREATE_APP_LINE = 'app = create_app(template="index.html.j2", dev=True, app_gene
               help="Sign-in with users from environment variables (EnvAuthProvider).")
 @click.option("--with-db-auth", is_flag=True,
               help="Sign-in with users in a SQLite database (DatabaseAuthProvider).")
+@click.option("--with-oidc", is_flag=True,
+              help="Single sign-on with an OpenID Connect provider (OIDCAuthProvider).")
 @click.option("--export-templates", "export", is_flag=True,
               help="Copy the built-in templates and numerous-base.css into the project.")
 @click.option("--force", is_flag=True,
@@ -36,19 +38,20 @@ CREATE_APP_LINE = 'app = create_app(template="index.html.j2", dev=True, app_gene
 @click.option("--run-skip", is_flag=True, help="Do not start the app afterwards.")
 @click.option("--port", default=8000, show_default=True, help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
-def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, export: bool, force: bool,
-              skip_deps: bool, run_skip: bool, port: int, host: str) -> None:
+def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, with_oidc: bool, export: bool,
+              force: bool, skip_deps: bool, run_skip: bool, port: int, host: str) -> None:
     """Create the app NAME from the bootstrap template, install its requirements, serve it.
 
     With --export-templates on an existing project, only the templates are exported; files
     you have changed are kept unless --force is given.
     """
     existing = name.exists() and any(name.iterdir())
-    check_options(name, existing, with_auth, with_db_auth, export, force)
+    kind = auth_kind(with_auth, with_db_auth, with_oidc)
+    check_options(name, existing, kind, export, force)
     if not existing:
         copy_template(name)
-        if with_auth or with_db_auth:
-            add_auth(name, "db" if with_db_auth else "env")
+        if kind is not None:
+            add_auth(name, kind)
     if export:
         click.echo("Exporting templates:")
         report_export(export_templates(name, overwrite=force))
@@ -56,6 +59,10 @@ def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, export: bool, for
         install_requirements(name / "requirements.txt")
     if with_db_auth and not existing:
         create_first_admin(name)
+    if with_oidc and not run_skip:
+        click.echo(f"Fill in your OpenID provider in {name}/.env (see .env.example), then "
+                   f"start it with: cd {name} && python app.py")
+        return
     if run_skip:
         click.echo(f"Done. Start it with: cd {name} && python app.py")
         return
@@ -63,17 +70,27 @@ def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, export: bool, for
     serve(load_app(name / "app.py"), host, port)
 
 
-def check_options(name: Path, existing: bool, with_auth: bool, with_db_auth: bool, export: bool,
+AUTH_FLAGS = {"env": "--with-auth", "db": "--with-db-auth", "oidc": "--with-oidc"}
+
+
+def auth_kind(with_auth: bool, with_db_auth: bool, with_oidc: bool) -> str | None:
+    """Which sign-in the flags ask for (a folder of bootstrap_auth), or None."""
+    chosen = [kind for kind, flag in zip(AUTH_FLAGS, (with_auth, with_db_auth, with_oidc))
+              if flag]
+    if len(chosen) > 1:
+        raise click.ClickException(f"choose one of {', '.join(AUTH_FLAGS.values())}")
+    return chosen[0] if chosen else None
+
+
+def check_options(name: Path, existing: bool, kind: str | None, export: bool,
                   force: bool) -> None:
     """Refuse what would be ignored or would overwrite a project, before anything is written."""
     if existing and not export:
         raise click.ClickException(
             f"{name} exists and is not empty; choose a new name, or use --export-templates to "
             "add the templates to an existing project")
-    if with_auth and with_db_auth:
-        raise click.ClickException("choose one of --with-auth and --with-db-auth")
-    if existing and (with_auth or with_db_auth):
-        flag = "--with-auth" if with_auth else "--with-db-auth"
+    if existing and kind is not None:
+        flag = AUTH_FLAGS[kind]
         raise click.ClickException(
             f"{flag} makes a new app and {name} is an existing project: only the templates can "
             f"be exported into it. Run without {flag}, or bootstrap a new folder with {flag} "
@@ -104,9 +121,22 @@ def add_auth(target: Path, kind: str) -> None:
             [{"username": "admin", "password": password, "is_admin": True}])
         click.echo(f"Sign in as admin with the password {password} (kept in {target}/.env).")
     env = "".join(f"{key}='{value}'\n" for key, value in settings.items())
+    if kind == "oidc":
+        env += OIDC_TO_FILL
     (target / ".env").write_text(env)
     (target / ".env").chmod(0o600)
     (target / ".gitignore").write_text(".env\napp_auth.db\n__pycache__/\n")
+
+
+OIDC_TO_FILL = """\
+# Your OpenID provider and this app's client there (see .env.example for each provider):
+NUMEROUS_OIDC_ISSUER=
+NUMEROUS_OIDC_CLIENT_ID=
+NUMEROUS_OIDC_CLIENT_SECRET=
+NUMEROUS_OIDC_LABEL=
+# Who may come in (comma-separated email domains):
+NUMEROUS_OIDC_ALLOW_DOMAINS=
+"""
 
 
 def create_first_admin(target: Path) -> None:

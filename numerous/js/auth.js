@@ -273,17 +273,31 @@ function singleRefresh(parts) {
 
 /**
  * Sign out: revoke on the server, then go to the login page (also when the server cannot be
- * reached: the page must not stay signed in on screen).
+ * reached: the page must not stay signed in on screen), or to the sign-in provider's own
+ * sign-out when the server names one (single sign-on).
  * @param {AuthParts} parts
  */
 async function logout(parts) {
   parts.renewal.stop();
+  let next = `${parts.base}/login`;
   try {
-    await parts.endpoints.logout();
+    next = (await providerSignOut(await parts.endpoints.logout())) ?? next;
   } finally {
     signOut(parts);
-    parts.location.assign(`${parts.base}/login`);
+    parts.location.assign(next);
   }
+}
+
+/**
+ * Where the server's sign-out answer says to go next (a same-site path or an http(s) URL), or
+ * null.
+ * @param {Response} response
+ * @returns {Promise<string | null>}
+ */
+async function providerSignOut(response) {
+  const body = response?.ok ? await response.json().catch(() => null) : null;
+  const target = body?.redirect;
+  return typeof target === "string" && /^(https?:)?\//.test(target) ? target : null;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The wire format between browser and server. docs/protocol.md describes it in prose and
-// numerous/apps/_protocol.py is the server's side; the three must agree.
+// numerous/apps/_protocol.py is the server's side; the three must agree, and the reference
+// frames in tests/protocol/frames.json, read by both sides' tests, hold them to it.
 
 export const PROTOCOL_VERSION = 1;
 
@@ -11,6 +12,8 @@ export const MSG = Object.freeze({
   UPDATE: "update",
   CUSTOM: "custom",
   CLOSE: "close",
+  SYNC: "sync",
+  SYNCED: "synced",
   ERROR: "error",
   SESSION_LOST: "session_lost",
   RELOAD: "reload",

@@ -335,6 +335,16 @@ describe("load and logout", () => {
     expect(calls.at(-1)).toEqual(["POST", "/app/api/auth/logout"]);
   });
 
+  it("logout goes on to the sign-in provider's sign-out when the server names it", async () => {
+    const end = "https://idp.example/session/end?client_id=app";
+    const { auth } = make({ "POST /app/api/auth/logout": [200, { ok: true, redirect: end }] });
+    await auth.logout();
+    expect(location.assign).toHaveBeenCalledWith(end);
+    const other = make({ "POST /app/api/auth/logout": [200, { redirect: "javascript:x" }] });
+    await other.auth.logout();
+    expect(location.assign).toHaveBeenLastCalledWith("/app/login");
+  });
+
   it("logout still leaves the page when the server cannot be reached", async () => {
     const { auth } = make({ "POST /app/api/auth/logout": new Error("offline") });
     await expect(auth.logout()).rejects.toThrow("offline");

@@ -2,6 +2,56 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODE, MSG, PROTOCOL_VERSION, decodeFrame, encodeMessage, putBuffers,
   splitBuffers } from "../../numerous/js/protocol.js";
 import { bytes } from "./helpers.js";
+import reference from "../protocol/frames.json";
+
+// --- reference frames, shared with tests/unit/test_protocol.py ---------------------------
+
+const fromHex = (hex) => new Uint8Array(hex.match(/../g)?.map((h) => parseInt(h, 16)) ?? []);
+const toHex = (frame) => [...new Uint8Array(frame)].map((b) => b.toString(16).padStart(2, "0"))
+  .join("");
+const frameOf = (entry) => ("text" in entry ? entry.text : fromHex(entry.binary).buffer);
+const named = (list) => list.map((entry) => [entry.name, entry]);
+
+describe("the reference frames", () => {
+  it("name this protocol version and its close codes", () => {
+    expect(PROTOCOL_VERSION).toBe(reference.protocol);
+    expect({ ...CLOSE_CODE }).toEqual(reference.close_codes);
+  });
+
+  it("cover exactly the message types the client knows", () => {
+    const types = [...reference.client, ...reference.server].map((e) => e.message.type);
+    expect(new Set(types)).toEqual(new Set(Object.values(MSG)));
+  });
+
+  it.each(named(reference.client))("client %s: the client encodes it exactly", (_, entry) => {
+    const frame = encodeMessage(entry.message, entry.buffers.map(fromHex));
+    if ("text" in entry) expect(frame).toBe(entry.text);
+    else expect(toHex(frame)).toBe(entry.binary);
+  });
+
+  it.each(named([...reference.client, ...reference.server]))("%s: decodes to its message",
+    (_, entry) => {
+      const { msg, buffers } = decodeFrame(frameOf(entry));
+      expect(msg).toEqual(entry.message);
+      expect(buffers.map((b) => toHex(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))))
+        .toEqual(entry.buffers);
+    });
+
+  it.each(named(reference.server.filter((e) => e.buffers.length && e.message.buffer_paths)))(
+    "server %s: its buffers go back into the state", (_, entry) => {
+      const { msg, buffers } = decodeFrame(frameOf(entry));
+      putBuffers(msg.state, msg.buffer_paths, buffers);
+      msg.buffer_paths.forEach((path, i) => {
+        const value = path.reduce((target, step) => target[step], msg.state);
+        expect(toHex(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)))
+          .toBe(entry.buffers[i]);
+      });
+    });
+
+  it.each(named(reference.malformed))("malformed %s: is refused", (_, entry) => {
+    expect(() => decodeFrame(frameOf(entry))).toThrow();
+  });
+});
 
 describe("constants", () => {
   it("match the protocol document", () => {

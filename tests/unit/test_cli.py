@@ -301,3 +301,33 @@ def test_a_stopping_server_turns_newcomers_away_before_ending_sessions() -> None
         server.should_exit = True
         thread.join(10)
         loop.close()
+
+
+def test_bootstrap_with_oidc_writes_a_single_sign_on_app(tmp_path: Path) -> None:
+    target = tmp_path / "sso"
+    result = CliRunner().invoke(bootstrap, [str(target), "--with-oidc", "--skip-deps"])
+    assert result.exit_code == 0, result.output
+    assert "Fill in your OpenID provider" in result.output, "not served before it is set up"
+    assert "OIDCAuthProvider" in (target / "app_auth.py").read_text()
+    assert "auth_provider=auth_provider" in (target / "app.py").read_text()
+    example = (target / ".env.example").read_text()
+    for name in ("NUMEROUS_OIDC_ISSUER", "NUMEROUS_OIDC_CLIENT_ID", "NUMEROUS_OIDC_CLIENT_SECRET",
+                 "NUMEROUS_OIDC_ALLOW_DOMAINS", "NUMEROUS_JWT_SECRET"):
+        assert f"{name}=" in example
+    env = (target / ".env").read_text()
+    assert "NUMEROUS_JWT_SECRET='" in env and "NUMEROUS_OIDC_ISSUER=\n" in env
+    assert (target / ".env").stat().st_mode & 0o777 == 0o600
+    both = CliRunner().invoke(bootstrap, [str(tmp_path / "x"), "--with-oidc", "--with-auth",
+                                          "--skip-deps", "--run-skip"])
+    assert both.exit_code == 1 and "choose one of" in both.output
+
+
+def test_the_oidc_bootstrap_apps_own_tests_pass(tmp_path: Path) -> None:
+    target = tmp_path / "sso"
+    assert CliRunner().invoke(bootstrap, [str(target), "--with-oidc", "--skip-deps",
+                                          "--run-skip"]).exit_code == 0
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "test_app.py"], cwd=target, capture_output=True, text=True,
+                            check=False, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout

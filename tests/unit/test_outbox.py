@@ -10,11 +10,29 @@ import anyio
 import pytest
 
 from numerous.apps import _outbox
-from numerous.apps._outbox import Entry, Outbox
+from numerous.apps._outbox import Outbox
+from numerous.apps._protocol import Close, Custom, Error, ServerMessage
 
 
-def kinds(entries: list[Entry]) -> list[tuple[str, str]]:
-    return [(e.kind, e.id) for e in entries]
+def kinds(entries: list[Any]) -> list[tuple[str, str]]:
+    return [(e["type"], e.get("id", "")) for e in entries]
+
+
+def take(outbox: Outbox) -> list[Any]:
+    """The messages taken, without their buffers."""
+    return [message for message, _ in outbox.take()]
+
+
+def custom(model_id: str, content: Any) -> Custom:
+    return Custom(type="custom", id=model_id, content=content)
+
+
+def error(n: int = 0) -> Error:
+    return Error(type="error", code="bad_frame", message=str(n))
+
+
+def close(model_id: str) -> ServerMessage:
+    return Close(type="close", id=model_id)
 
 
 def test_updates_to_one_widget_coalesce_into_one_entry() -> None:
@@ -22,19 +40,19 @@ def test_updates_to_one_widget_coalesce_into_one_entry() -> None:
     for i in range(10_000):
         outbox.put_state("update", "w", {"value": i}, ack=i % 50)
     assert len(outbox) == 1
-    (entry,) = outbox.take()
-    assert entry.kind == "update"
-    assert entry.state == {"value": 9_999}
-    assert entry.ack == 49
+    (entry,) = take(outbox)
+    assert entry["type"] == "update"
+    assert entry["state"] == {"value": 9_999}
+    assert entry["ack"] == 49
 
 
 def test_coalescing_merges_traits_and_keeps_the_latest_of_each() -> None:
     outbox = Outbox()
     outbox.put_state("update", "w", {"a": 1, "b": 1}, ack=5)
     outbox.put_state("update", "w", {"b": 2, "c": 3}, ack=2)
-    (entry,) = outbox.take()
-    assert entry.state == {"a": 1, "b": 2, "c": 3}
-    assert entry.ack == 5, "ack is the max, never goes back"
+    (entry,) = take(outbox)
+    assert entry["state"] == {"a": 1, "b": 2, "c": 3}
+    assert entry["ack"] == 5, "ack is the max, never goes back"
 
 
 def test_the_callers_state_dict_is_not_modified_by_merging() -> None:
@@ -50,83 +68,83 @@ def test_updates_of_different_widgets_stay_separate_and_in_order() -> None:
     outbox.put_state("update", "a", {"v": 1}, ack=0)
     outbox.put_state("update", "b", {"v": 1}, ack=0)
     outbox.put_state("update", "a", {"v": 2}, ack=0)
-    entries = outbox.take()
+    entries = take(outbox)
     assert kinds(entries) == [("update", "a"), ("update", "b")]
-    assert entries[0].state == {"v": 2}
+    assert entries[0]["state"] == {"v": 2}
 
 
 def test_an_update_merges_into_a_waiting_open() -> None:
     outbox = Outbox()
     outbox.put_state("open", "w", {"v": 0, "label": "x"}, ack=0)
     outbox.put_state("update", "w", {"v": 7}, ack=3)
-    (entry,) = outbox.take()
-    assert entry.kind == "open"
-    assert entry.state == {"v": 7, "label": "x"}
+    (entry,) = take(outbox)
+    assert entry["type"] == "open"
+    assert entry["state"] == {"v": 7, "label": "x"}
 
 
 def test_an_intervening_custom_message_stops_merging() -> None:
     outbox = Outbox()
     outbox.put_state("update", "w", {"v": 1}, ack=0)
-    outbox.put(Entry("custom", "w", payload={"content": "between"}))
+    outbox.put(custom("w", "between"))
     outbox.put_state("update", "w", {"v": 2}, ack=0)
     outbox.put_state("update", "w", {"v": 3}, ack=0)
-    entries = outbox.take()
+    entries = take(outbox)
     assert kinds(entries) == [("update", "w"), ("custom", "w"), ("update", "w")]
-    assert entries[0].state == {"v": 1}
-    assert entries[2].state == {"v": 3}
+    assert entries[0]["state"] == {"v": 1}
+    assert entries[2]["state"] == {"v": 3}
 
 
 def test_a_close_message_stops_merging_too() -> None:
     outbox = Outbox()
     outbox.put_state("update", "w", {"v": 1}, ack=0)
-    outbox.put(Entry("close", "w"))
+    outbox.put(close("w"))
     outbox.put_state("update", "w", {"v": 2}, ack=0)
-    assert kinds(outbox.take()) == [("update", "w"), ("close", "w"), ("update", "w")]
+    assert kinds(take(outbox)) == [("update", "w"), ("close", "w"), ("update", "w")]
 
 
 def test_nothing_merges_across_a_take() -> None:
     outbox = Outbox()
     outbox.put_state("update", "w", {"v": 1}, ack=0)
-    taken = outbox.take()
+    taken = take(outbox)
     outbox.put_state("update", "w", {"v": 2}, ack=0)
-    assert taken[0].state == {"v": 1}
-    assert outbox.take()[0].state == {"v": 2}
+    assert taken[0]["state"] == {"v": 1}
+    assert take(outbox)[0]["state"] == {"v": 2}
 
 
 def test_the_bound_on_unmergeable_entries_sets_overflowed_and_drops() -> None:
     outbox = Outbox(max_pending=3)
     for i in range(5):
-        outbox.put(Entry("error", payload={"n": i}))
+        outbox.put(error(i))
     assert outbox.overflowed
     assert outbox.dropped == 2
-    assert [e.payload["n"] for e in outbox.take()] == [0, 1, 2]
+    assert [e["message"] for e in take(outbox)] == ["0", "1", "2"]
 
 
 def test_mergeable_updates_do_not_count_against_the_bound() -> None:
     outbox = Outbox(max_pending=2)
     for i in range(100):
         outbox.put_state("update", f"w{i}", {"v": i}, ack=0)
-    outbox.put(Entry("custom", "w0", payload={"content": 1}))
+    outbox.put(custom("w0", 1))
     assert not outbox.overflowed
     assert len(outbox) == 101
 
 
 def test_force_bypasses_the_bound() -> None:
     outbox = Outbox(max_pending=1)
-    outbox.put(Entry("error", payload={"n": 0}))
-    outbox.put(Entry("error", payload={"n": 1}))
+    outbox.put(error(0))
+    outbox.put(error(1))
     assert outbox.overflowed
-    outbox.put(Entry("control", payload={"reason": "bye", "code": 4404}), force=True)
-    assert [e.kind for e in outbox.take()] == ["error", "control"]
+    outbox.end("bye", 4404)
+    assert [e["type"] for e in take(outbox)] == ["error", "session_lost"]
 
 
 def test_take_starts_the_count_again() -> None:
     outbox = Outbox(max_pending=2)
-    outbox.put(Entry("error"))
-    outbox.put(Entry("error"))
+    outbox.put(error())
+    outbox.put(error())
     outbox.take()
-    outbox.put(Entry("error"))
-    outbox.put(Entry("error"))
+    outbox.put(error())
+    outbox.put(error())
     assert not outbox.overflowed
     assert len(outbox) == 2
 
@@ -134,28 +152,28 @@ def test_take_starts_the_count_again() -> None:
 def test_reset_keeps_only_custom_messages_of_live_widgets() -> None:
     outbox = Outbox(max_pending=3)
     outbox.put_state("open", "live", {"v": 0}, ack=0)
-    outbox.put(Entry("custom", "live", payload={"content": "keep"}))
-    outbox.put(Entry("custom", "gone", payload={"content": "drop"}))
-    outbox.put(Entry("error", payload={"code": "bad_frame"}))
+    outbox.put(custom("live", "keep"))
+    outbox.put(custom("gone", "drop"))
+    outbox.put(error())
     outbox.put_state("update", "live", {"v": 1}, ack=0)
-    outbox.put(Entry("close", "gone"))  # over the bound
+    outbox.put(close("gone"))  # over the bound
     assert outbox.overflowed
 
     outbox.reset({"live"})
 
     assert not outbox.overflowed
-    entries = outbox.take()
+    entries = take(outbox)
     assert kinds(entries) == [("custom", "live")]
-    assert entries[0].payload == {"content": "keep"}
+    assert entries[0]["content"] == "keep"
 
 
 def test_after_reset_updates_start_a_new_entry_after_the_kept_customs() -> None:
     outbox = Outbox()
     outbox.put_state("update", "w", {"v": 1}, ack=0)
-    outbox.put(Entry("custom", "w", payload={"content": 1}))
+    outbox.put(custom("w", 1))
     outbox.reset({"w"})
     outbox.put_state("update", "w", {"v": 2}, ack=0)
-    assert kinds(outbox.take()) == [("custom", "w"), ("update", "w")]
+    assert kinds(take(outbox)) == [("custom", "w"), ("update", "w")]
 
 
 async def test_the_wake_up_is_poked_only_when_the_outbox_becomes_non_empty(
@@ -174,7 +192,7 @@ async def test_the_wake_up_is_poked_only_when_the_outbox_becomes_non_empty(
         outbox.put_state("update", "a", {"v": 1}, ack=0)
         outbox.put_state("update", "a", {"v": 2}, ack=0)
         outbox.put_state("update", "b", {"v": 1}, ack=0)
-        outbox.put(Entry("custom", "a", payload={"content": 1}))
+        outbox.put(custom("a", 1))
         assert len(pokes) == 1
 
         with anyio.fail_after(2):
@@ -183,7 +201,7 @@ async def test_the_wake_up_is_poked_only_when_the_outbox_becomes_non_empty(
         with pytest.raises(anyio.WouldBlock):
             wake.receive_nowait()
 
-        outbox.put(Entry("error"))
+        outbox.put(error())
         assert len(pokes) == 2
         with anyio.fail_after(2):
             await wake.receive()
@@ -210,7 +228,7 @@ async def test_producers_on_other_threads_wake_the_loop() -> None:
         with anyio.fail_after(2):
             await wake.receive()
         thread.join()
-        assert kinds(outbox.take()) == [("update", "w")]
+        assert kinds(take(outbox)) == [("update", "w")]
     finally:
         outbox.unlisten(wake)
 
@@ -225,7 +243,7 @@ async def test_a_new_listener_replaces_the_old_one() -> None:
         with anyio.fail_after(2):
             assert [item async for item in first] == []
         outbox.unlisten(first)  # unlistening the old one leaves the new one in place
-        outbox.put(Entry("error"))
+        outbox.put(error())
         with anyio.fail_after(2):
             await second.receive()
     finally:
@@ -237,7 +255,7 @@ async def test_nobody_is_poked_after_unlisten() -> None:
     outbox = Outbox()
     wake = outbox.listen(asyncio.get_running_loop())
     outbox.unlisten(wake)
-    outbox.put(Entry("error"))  # must not raise
+    outbox.put(error())  # must not raise
     await asyncio.sleep(0)
     assert len(outbox) == 1
 
@@ -248,19 +266,19 @@ def test_concurrent_producers_lose_nothing() -> None:
     def produce(name: str) -> None:
         for i in range(2_000):
             outbox.put_state("update", name, {"v": i}, ack=i)
-            outbox.put(Entry("custom", name, payload={"content": i}))
+            outbox.put(custom(name, i))
 
     threads = [threading.Thread(target=produce, args=(f"w{n}",)) for n in range(4)]
-    taken: list[Entry] = []
+    taken: list[Any] = []
     for thread in threads:
         thread.start()
     while any(t.is_alive() for t in threads):
-        taken.extend(outbox.take())
+        taken.extend(take(outbox))
     for thread in threads:
         thread.join()
-    taken.extend(outbox.take())
+    taken.extend(take(outbox))
     for n in range(4):
-        customs = [e.payload["content"] for e in taken if e.kind == "custom" and e.id == f"w{n}"]
+        customs = [e["content"] for e in taken if e["type"] == "custom" and e["id"] == f"w{n}"]
         assert customs == list(range(2_000))
-        last_update = [e for e in taken if e.kind == "update" and e.id == f"w{n}"][-1]
-        assert last_update.state == {"v": 1_999}
+        last_update = [e for e in taken if e["type"] == "update" and e["id"] == f"w{n}"][-1]
+        assert last_update["state"] == {"v": 1_999}

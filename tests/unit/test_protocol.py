@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import struct
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from numerous.apps._outbox import Outbox
 from numerous.apps._protocol import (
     PROTOCOL_VERSION,
+    ClientMessage,
+    CloseCode,
     ProtocolError,
+    ServerMessage,
     decode,
     encode,
     parse_client_message,
@@ -20,6 +26,7 @@ from numerous.apps._protocol import (
     put_buffers,
     split_buffers,
 )
+from numerous.apps._socket import encode_message
 
 
 def frame(message: dict[str, Any], *buffers: bytes) -> str | bytes:
@@ -254,3 +261,97 @@ def test_bad_hello_raises_bad_frame(message: dict[str, Any]) -> None:
 def test_encode_refuses_values_json_cannot_carry() -> None:
     with pytest.raises(ValueError):
         encode({"type": "update", "state": {"v": float("nan")}})
+
+
+# --- reference frames, shared with tests/js/protocol.test.js --------------------------------
+
+REFERENCE = json.loads((Path(__file__).parents[1] / "protocol" / "frames.json").read_text("utf-8"))
+
+
+def _frame_of(entry: dict[str, Any]) -> str | bytes:
+    return entry["text"] if "text" in entry else bytes.fromhex(entry["binary"])
+
+
+def _buffers_of(entry: dict[str, Any]) -> list[bytes]:
+    return [bytes.fromhex(b) for b in entry["buffers"]]
+
+
+def _named(direction: str) -> Any:
+    return pytest.mark.parametrize("entry", REFERENCE[direction], ids=lambda e: e["name"])
+
+
+def _with_buffers_in_state(entry: dict[str, Any]) -> dict[str, Any]:
+    """The message as the sender holds it: binary values inside the state."""
+    message = copy.deepcopy(entry["message"])
+    paths = message.get("buffer_paths", [])
+    put_buffers(message["state"], paths, _buffers_of(entry))
+    return message
+
+
+def test_the_reference_names_this_protocol_version_and_its_close_codes() -> None:
+    assert REFERENCE["protocol"] == PROTOCOL_VERSION
+    codes = {name: value for name, value in vars(CloseCode).items() if name.isupper()}
+    assert codes == REFERENCE["close_codes"]
+
+
+def test_the_reference_has_a_frame_for_every_message_type() -> None:
+    def types(union: Any) -> set[str]:
+        return {get_args(get_type_hints(t)["type"])[0] for t in get_args(union)}
+
+    assert types(ClientMessage) == {e["message"]["type"] for e in REFERENCE["client"]}
+    assert types(ServerMessage) == {e["message"]["type"] for e in REFERENCE["server"]}
+
+
+@_named("client")
+def test_client_reference_frames_encode_decode_and_parse(entry: dict[str, Any]) -> None:
+    expected = _frame_of(entry)
+    assert encode(entry["message"], _buffers_of(entry)) == expected
+    message, buffers = decode(expected)
+    assert message == entry["message"]
+    assert [bytes(b) for b in buffers] == _buffers_of(entry)
+    if message["type"] == "hello":
+        assert parse_hello(message) == entry["message"]
+        return
+    parsed = dict(parse_client_message(message, buffers))
+    if parsed["type"] == "update":
+        expected_update = _with_buffers_in_state(entry)
+        expected_update.pop("buffer_paths", None)  # the buffers are back in the state
+        assert parsed == expected_update
+    elif parsed["type"] == "custom":
+        assert [bytes(b) for b in parsed.pop("buffers")] == _buffers_of(entry)
+        assert parsed == entry["message"]
+    else:
+        assert parsed == entry["message"]
+
+
+@_named("server")
+def test_server_reference_frames_come_from_the_servers_typed_messages(
+        entry: dict[str, Any]) -> None:
+    expected = _frame_of(entry)
+    kind = entry["message"]["type"]
+    if kind in ("open", "update"):
+        # The server's path: the outbox's typed message, binary values still in the state.
+        outbox = Outbox()
+        held = _with_buffers_in_state(entry)
+        outbox.put_state(kind, held["id"], held["state"], held["ack"])
+        ((message, buffers),) = outbox.take()
+        assert encode_message(message, buffers) == expected
+    else:
+        assert encode_message(entry["message"], _buffers_of(entry)) == expected
+    message, buffers = decode(expected)
+    assert message == entry["message"]
+    assert [bytes(b) for b in buffers] == _buffers_of(entry)
+
+
+@pytest.mark.parametrize("entry", REFERENCE["malformed"], ids=lambda e: e["name"])
+def test_malformed_reference_frames_do_not_decode(entry: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode(_frame_of(entry))
+    assert caught.value.code == "bad_frame"
+
+
+@pytest.mark.parametrize("entry", REFERENCE["refused"], ids=lambda e: e["name"])
+def test_refused_reference_frames_are_bad_frames(entry: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_message(*decode(_frame_of(entry)))
+    assert caught.value.code == "bad_frame"

@@ -16,8 +16,7 @@ import traitlets
 from ipywidgets.widgets.widget import _instances
 
 from numerous.apps._comm import SessionComm
-from numerous.apps._outbox import Entry
-from numerous.apps._protocol import ClientCustom, ClientUpdate, CloseCode
+from numerous.apps._protocol import ClientCustom, ClientUpdate, CloseCode, Error, ServerMessage
 from numerous.apps._session import AppError, Session
 
 from ._support import OWNER, join
@@ -42,13 +41,14 @@ async def settle(session: Session) -> None:
     await session.call(lambda: None)
 
 
-async def drained(session: Session) -> list[Entry]:
+async def drained(session: Session) -> list[Any]:
+    """The messages the outbox holds once every job has run (their buffers left out)."""
     await settle(session)
-    return session.outbox.take()
+    return [message for message, _ in session.outbox.take()]
 
 
-def only(entries: list[Entry], kind: str) -> list[Entry]:
-    return [e for e in entries if e.kind == kind]
+def only(entries: list[ServerMessage], kind: str) -> list[Any]:
+    return [e for e in entries if e["type"] == kind]
 
 
 # --- building -------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ async def test_run_app_and_every_callback_run_on_the_session_thread(make_session
     assert set(threads) == {"run_app", "observer", "on_msg"}
     assert len(set(threads.values())) == 1
     assert threads["run_app"] != threading.get_ident(), "not on the event loop's thread"
-    assert threads["run_app"] == session._thread.ident  # noqa: SLF001
+    assert threads["run_app"] == session.worker._thread.ident  # noqa: SLF001
 
 
 async def test_widgets_of_run_app_belong_to_the_session(make_session: Any) -> None:
@@ -89,8 +89,8 @@ async def test_widgets_of_run_app_belong_to_the_session(make_session: Any) -> No
 async def test_open_entries_carry_asset_urls_instead_of_code(make_session: Any) -> None:
     session, widgets = await make_session(lambda: {"a": Counter()}, base="/app1")
     entries = await drained(session)
-    opens = {e.id: e for e in only(entries, "open")}
-    state = opens[widgets["a"].model_id].state
+    opens = {e["id"]: e for e in only(entries, "open")}
+    state = opens[widgets["a"].model_id]["state"]
     assert state["_esm"].startswith("/app1/numerous/assets/") and state["_esm"].endswith(".js")
     assert state["_css"].startswith("/app1/numerous/assets/") and state["_css"].endswith(".css")
     assert ESM not in str(state)
@@ -103,8 +103,8 @@ async def test_urls_given_by_the_widget_are_left_alone(make_session: Any) -> Non
 
     session, widgets = await make_session(lambda: {"r": Remote()})
     entries = await drained(session)
-    (entry,) = [e for e in entries if e.id == widgets["r"].model_id]
-    assert entry.state["_esm"] == "https://cdn.example.com/widget.js"
+    (entry,) = [e for e in entries if e["id"] == widgets["r"].model_id]
+    assert entry["state"]["_esm"] == "https://cdn.example.com/widget.js"
 
 
 async def test_an_error_in_run_app_is_an_app_error_with_the_traceback(make_session: Any) -> None:
@@ -156,7 +156,7 @@ async def test_a_widget_created_in_a_callback_belongs_to_the_session(make_sessio
     entries = await drained(session)
     (child,) = made
     assert child.model_id in session.comms
-    assert child.model_id in {e.id for e in only(entries, "open")}
+    assert child.model_id in {e["id"] for e in only(entries, "open")}
 
 
 async def test_current_session_and_user_inside_and_outside_the_session(
@@ -193,9 +193,9 @@ async def test_a_callbacks_change_comes_back_with_ack_of_the_handled_seq(
 
     assert widgets["source"].value == 4
     (entry,) = only(entries, "update")
-    assert entry.id == widgets["target"].model_id
-    assert entry.state == {"value": 40}
-    assert entry.ack == 17
+    assert entry["id"] == widgets["target"].model_id
+    assert entry["state"] == {"value": 40}
+    assert entry["ack"] == 17
     assert session.current_seq == 17
 
 
@@ -223,9 +223,9 @@ async def test_a_button_click_from_the_browser_runs_on_click(make_session: Any) 
     entries = await drained(session)
 
     assert widgets["counter"].value == 2
-    counter_updates = [e for e in only(entries, "update") if e.id == widgets["counter"].model_id]
-    assert counter_updates and counter_updates[-1].state["value"] == 2
-    assert counter_updates[-1].ack == 2
+    counter_updates = [e for e in only(entries, "update") if e["id"] == widgets["counter"].model_id]
+    assert counter_updates and counter_updates[-1]["state"]["value"] == 2
+    assert counter_updates[-1]["ack"] == 2
 
 
 async def test_echo_updates_are_not_queued(make_session: Any) -> None:
@@ -235,8 +235,9 @@ async def test_echo_updates_are_not_queued(make_session: Any) -> None:
     assert await drained(session) == []
     assert widgets["c"].value == 3 and widgets["c"].label == "typed"
 
-    session.publish(widgets["c"].model_id, "comm_msg",
-                    {"method": "echo_update", "state": {"value": 3}, "buffer_paths": []}, None)
+    session.worker.publish(widgets["c"].model_id, "comm_msg",
+                           {"method": "echo_update", "state": {"value": 3}, "buffer_paths": []},
+                           None)
     assert len(session.outbox) == 0
 
 
@@ -257,7 +258,7 @@ async def test_a_callback_that_changes_the_sent_trait_sends_the_new_value(
     session.post(update(widgets["c"], {"value": 99}, seq=5))
     entries = await drained(session)
     (entry,) = only(entries, "update")
-    assert entry.state == {"value": 10} and entry.ack == 5
+    assert entry["state"] == {"value": 10} and entry["ack"] == 5
 
 
 async def test_a_callback_error_is_logged_and_reported_without_details(
@@ -278,9 +279,9 @@ async def test_a_callback_error_is_logged_and_reported_without_details(
         entries = await drained(session)
 
     (error,) = only(entries, "error")
-    assert error.payload["code"] == "callback_error"
-    assert "traceback" not in error.payload
-    assert "secret internals" not in error.payload["message"]
+    assert error["code"] == "callback_error"
+    assert "traceback" not in error
+    assert "secret internals" not in error["message"]
     logged = [r for r in caplog.records if r.exc_info]
     assert logged and "secret internals" in str(logged[0].exc_info[1])
 
@@ -300,10 +301,10 @@ async def test_a_callback_error_in_dev_mode_carries_message_and_traceback(
     session.outbox.take()
     session.post(update(widgets["c"], {"value": 1}))
     (error,) = only(await drained(session), "error")
-    assert error.payload["code"] == "callback_error"
-    assert "RuntimeError: kaboom" in error.payload["message"]
-    assert "Traceback" in error.payload["traceback"]
-    assert "explode" in error.payload["traceback"]
+    assert error["code"] == "callback_error"
+    assert "RuntimeError: kaboom" in error["message"]
+    assert "Traceback" in error["traceback"]
+    assert "explode" in error["traceback"]
 
 
 async def test_the_session_keeps_working_after_a_callback_error(make_session: Any) -> None:
@@ -323,8 +324,8 @@ async def test_the_session_keeps_working_after_a_callback_error(make_session: An
     session.post(update(widgets["c"], {"value": 1}, seq=1))
     session.post(update(widgets["c"], {"value": 2}, seq=2))
     entries = await drained(session)
-    assert [e.kind for e in entries] == ["error", "update"]
-    assert entries[1].id == widgets["echo"].model_id and entries[1].state == {"value": 2}
+    assert [e["type"] for e in entries] == ["error", "update"]
+    assert entries[1]["id"] == widgets["echo"].model_id and entries[1]["state"] == {"value": 2}
     assert session.alive
 
 
@@ -345,8 +346,8 @@ async def test_a_trait_error_raised_inside_a_callback_is_a_callback_error(
 
     assert widgets["source"].value == 5, "the browser's value was accepted"
     errors = only(entries, "error")
-    assert [e.payload["code"] for e in errors] == ["callback_error"]
-    assert "Traceback" in errors[0].payload["traceback"]
+    assert [e["code"] for e in errors] == ["callback_error"]
+    assert "Traceback" in errors[0]["traceback"]
     assert any(r.exc_info for r in caplog.records), "the app's error is logged"
 
 
@@ -357,11 +358,11 @@ async def test_a_refused_value_gives_invalid_value_then_the_server_value(
     session.post(update(widgets["c"], {"value": "not a number"}, seq=3))
     entries = await drained(session)
 
-    assert [e.kind for e in entries] == ["error", "update"]
-    assert entries[0].payload["code"] == "invalid_value"
-    assert entries[0].payload["id"] == widgets["c"].model_id
-    assert entries[1].id == widgets["c"].model_id
-    assert entries[1].state == {"value": 7}
+    assert [e["type"] for e in entries] == ["error", "update"]
+    assert entries[0]["code"] == "invalid_value"
+    assert entries[0]["id"] == widgets["c"].model_id
+    assert entries[1]["id"] == widgets["c"].model_id
+    assert entries[1]["state"] == {"value": 7}
     assert widgets["c"].value == 7
 
 
@@ -372,7 +373,7 @@ async def test_a_refused_value_rolls_back_the_other_traits_of_the_update(
     session.post(update(widgets["c"], {"label": "new", "value": "bad"}))
     entries = await drained(session)
     assert widgets["c"].label == "old"
-    assert only(entries, "update")[-1].state == {"label": "old", "value": 7}
+    assert only(entries, "update")[-1]["state"] == {"label": "old", "value": 7}
 
 
 @pytest.mark.parametrize(
@@ -393,7 +394,7 @@ async def test_private_and_unknown_traits_cannot_be_set(make_session: Any,
     entries = await drained(session)
 
     (error,) = only(entries, "error")
-    assert error.payload["code"] == "invalid_value"
+    assert error["code"] == "invalid_value"
     assert widget._esm == ESM and widget._secret == "server-only"  # noqa: SLF001
     assert widget.value == 0, "nothing of a refused update is applied"
     assert not hasattr(widget, "no_such_trait")
@@ -404,7 +405,7 @@ async def test_a_message_for_a_widget_of_no_session_is_refused(make_session: Any
     session.outbox.take()
     session.post(ClientUpdate(type="update", id="f" * 32, state={"value": 1}, seq=1))
     (error,) = await drained(session)
-    assert error.kind == "error" and error.payload["code"] == "unknown_widget"
+    assert error["type"] == "error" and error["code"] == "unknown_widget"
 
 
 async def test_a_widget_of_another_session_cannot_be_reached(make_session: Any) -> None:
@@ -413,7 +414,7 @@ async def test_a_widget_of_another_session_cannot_be_reached(make_session: Any) 
     second.outbox.take()
     second.post(update(first_widgets["c"], {"value": 5}))
     (error,) = await drained(second)
-    assert error.payload["code"] == "unknown_widget"
+    assert error["code"] == "unknown_widget"
     assert first_widgets["c"].value == 0
 
 
@@ -451,17 +452,17 @@ async def test_an_on_msg_handler_error_is_a_callback_error(make_session: Any) ->
     session.post(ClientCustom(type="custom", id=widgets["w"].model_id, content=1, seq=1,
                               buffers=[]))
     (error,) = await drained(session)
-    assert error.payload["code"] == "callback_error"
+    assert error["code"] == "callback_error"
 
 
 async def test_widget_send_produces_a_custom_entry_with_buffers(make_session: Any) -> None:
     session, widgets = await make_session(lambda: {"w": Counter()})
     session.outbox.take()
     await session.call(lambda: widgets["w"].send({"chunk": 1}, [b"\x01\x02", b"\x03"]))
-    (entry,) = session.outbox.take()
-    assert entry.kind == "custom" and entry.id == widgets["w"].model_id
-    assert entry.payload == {"content": {"chunk": 1}}
-    assert [bytes(b) for b in entry.buffers] == [b"\x01\x02", b"\x03"]
+    ((entry, buffers),) = session.outbox.take()
+    assert entry["type"] == "custom" and entry["id"] == widgets["w"].model_id
+    assert entry["content"] == {"chunk": 1}
+    assert [bytes(b) for b in buffers] == [b"\x01\x02", b"\x03"]
 
 
 async def test_binary_traits_keep_their_bytes_in_the_outgoing_state(make_session: Any) -> None:
@@ -472,8 +473,8 @@ async def test_binary_traits_keep_their_bytes_in_the_outgoing_state(make_session
     session, widgets = await make_session(lambda: {"img": Image()})
     session.outbox.take()
     await session.call(lambda: setattr(widgets["img"], "data", b"\x89PNG"))
-    (entry,) = session.outbox.take()
-    assert entry.state == {"data": b"\x89PNG"}
+    ((entry, _),) = session.outbox.take()
+    assert entry["state"] == {"data": b"\x89PNG"}
 
 
 # --- snapshot and close ---------------------------------------------------------------------
@@ -483,16 +484,16 @@ async def test_the_snapshot_opens_every_widget_in_creation_order(make_session: A
     session, widgets = await make_session(lambda: {"a": Counter(value=1), "b": Counter()})
     await session.call(lambda: setattr(widgets["a"], "value", 5))
     await session.call(lambda: widgets["b"].send("kept"))
-    session.outbox.put(Entry("error", payload={"code": "bad_frame", "message": "dropped"}))
+    session.outbox.put(Error(type="error", code="bad_frame", message="dropped"))
 
     entries = await session.call(session.snapshot)
 
-    assert [e.id for e in entries] == list(session.comms)
-    assert all(e.kind == "open" for e in entries)
-    states = {e.id: e.state for e in entries}
+    assert [e["id"] for e in entries] == list(session.comms)
+    assert all(e["type"] == "open" for e in entries)
+    states = {e["id"]: e["state"] for e in entries}
     assert states[widgets["a"].model_id]["value"] == 5
     # What the snapshot replaces is dropped; custom messages of live widgets are kept.
-    assert [e.kind for e in session.outbox.take()] == ["custom"]
+    assert [e["type"] for e, _ in session.outbox.take()] == ["custom"]
 
 
 async def test_close_closes_every_widget_and_ends_the_thread(make_session: Any) -> None:
@@ -508,6 +509,25 @@ async def test_close_closes_every_widget_and_ends_the_thread(make_session: Any) 
     assert session.comms == {} and session.widgets == {}
     with pytest.raises(RuntimeError):
         await session.call(lambda: None)
+
+
+async def test_on_close_callbacks_run_once_on_the_loop_and_their_errors_are_logged(
+        make_session: Any, caplog: pytest.LogCaptureFixture) -> None:
+    session, _ = await make_session(lambda: {})
+    loop_thread = threading.get_ident()
+    calls: list[Any] = []
+    session.on_close(lambda: calls.append(threading.get_ident()))
+    session.on_close(lambda: 1 / 0)
+    session.on_close(lambda: calls.append("after a failing one"))
+    with caplog.at_level(logging.ERROR, logger="numerous.apps"):
+        session.close()
+        session.close()
+    assert calls == [loop_thread, "after a failing one"]
+    assert "ZeroDivisionError" in caplog.text and "on_close" in caplog.text
+
+    session.on_close(lambda: calls.append("late"))  # the session has closed: soon, once
+    await asyncio.sleep(0)
+    assert calls[-1] == "late"
 
 
 async def test_close_is_idempotent(make_session: Any) -> None:

@@ -113,10 +113,10 @@ async def test_closing_a_page_keeps_the_widgets_for_the_others(make_manager: Any
     manager = make_manager()
     pages, (first, second), ids = await open_pages(manager, connect, [OWNER, OTHER])
     hub = manager.shared
-    assert hub is not None and len(hub.viewers) == 2
+    assert hub is not None and len(hub.pages) == 2
     manager.close(pages[0])
     assert await join(pages[0])
-    assert hub.viewers == (pages[1],)
+    assert hub.pages == (pages[1],)
     await second.update(ids["counter"], {"value": 5})
     await async_wait_until(lambda: pages[1].widgets["counter"].value == 5)
     assert hub.alive, "the shared thread lives on"
@@ -157,12 +157,24 @@ async def test_a_callback_ends_the_senders_page_not_the_shared_widgets(make_mana
     lost = await first.until("session_lost")
     assert lost["reason"] == "Unlucky."
     await async_wait_until(lambda: pages[0].closed)
-    assert manager.shared is not None and manager.shared.viewers == (pages[1],)
+    assert manager.shared is not None and manager.shared.pages == (pages[1],)
     await second.update(ids["counter"], {"clicks": 1})
     seen = await second.until(lambda m: m["type"] == "update" and m["id"] == ids["total"])
     assert seen["state"] == {"value": 1}, "the shared widgets still work for the others"
-    try:
-        manager.shared.end()
-        raise AssertionError("the shared widgets cannot be ended")
-    except RuntimeError as exc:
-        assert "live as long as the server" in str(exc)
+    assert manager.shared.alive, "ending a page never ends the shared widgets' thread"
+
+
+def _worker_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("numerous-")]
+
+
+async def test_pages_of_shared_widgets_have_no_thread_of_their_own(make_manager: Any,
+                                                                   connect: Any) -> None:
+    manager = make_manager()
+    pages, _, _ = await open_pages(manager, connect, [OWNER])
+    before = _worker_threads()
+    more, _, _ = await open_pages(manager, connect, [OTHER, OWNER])
+    assert len(_worker_threads()) <= len(before), "more pages, no more threads"
+    assert all(page.worker is manager.shared for page in pages + more)
+    assert not any(page.alive for page in pages + more)
+    assert _worker_threads().count("numerous-shared-widgets") == 1

@@ -10,10 +10,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from numerous.apps._outbox import Entry
-from numerous.apps._protocol import CloseCode, decode
 from numerous.apps import _socket
-from numerous.apps._socket import encode_entry
+from numerous.apps._protocol import Close, CloseCode, Custom, Error, Open, Update, decode
+from numerous.apps._socket import encode_message
 
 from ._support import OWNER, WireClient, async_wait_until, join
 
@@ -340,6 +339,54 @@ async def test_flooding_gets_one_rate_limited_error(make_manager: Any, connect: 
     assert [m["code"] for m in messages if m["type"] == "error"] == ["rate_limited"]
 
 
+# --- sync ----------------------------------------------------------------------------------
+
+
+async def test_synced_follows_everything_the_frames_before_the_sync_caused(
+        make_manager: Any, connect: Any) -> None:
+    def slow_button() -> dict[str, Any]:
+        counter, button = Counter(), Counter()
+
+        def clicked(change: Any) -> None:
+            threading.Event().wait(0.05)  # a slow callback: the sync must wait for it
+            counter.value += 1
+        button.observe(clicked, "value")
+        return {"counter": counter, "button": button}
+
+    manager = make_manager()
+    session, widgets = await start(manager, slow_button)
+    client = await joined(connect, manager, session)
+    for value in (1, 2, 3):
+        await client.update(widgets["button"].model_id, {"value": value})
+    await client.send({"type": "sync", "token": 41})
+    seen = []
+    while not seen or seen[-1]["type"] != "synced":
+        seen.append(await client.message())
+    assert seen[-1] == {"type": "synced", "token": 41}
+    counted = [m["state"]["value"] for m in seen if m["type"] == "update"]
+    assert counted and counted[-1] == 3, "all three clicks were answered before the sync"
+
+
+async def test_a_sync_is_answered_even_over_the_rate_limit(make_manager: Any,
+                                                           connect: Any) -> None:
+    manager = make_manager(max_frames_per_second=1)
+    session, widgets = await start(manager)
+    client = await joined(connect, manager, session)
+    for _ in range(10):
+        await client.update(widgets["counter"].model_id, {"value": 1})
+    await client.send({"type": "sync", "token": 1})
+    assert await client.until("synced") == {"type": "synced", "token": 1}
+
+
+async def test_a_sync_without_a_token_is_a_bad_frame(make_manager: Any, connect: Any) -> None:
+    manager = make_manager()
+    session, _ = await start(manager)
+    client = await joined(connect, manager, session)
+    await client.send({"type": "sync", "token": -1})
+    error = await client.until("error")
+    assert error["code"] == "bad_frame" and "token" in error["message"]
+
+
 async def test_a_callback_error_reaches_the_client_as_an_error(make_manager: Any,
                                                               connect: Any) -> None:
     def run_app() -> dict[str, Any]:
@@ -464,8 +511,7 @@ async def test_a_client_that_falls_behind_is_closed_with_4408(make_manager: Any,
     session, widgets = await start(manager)
     client = await joined(connect, manager, session)
     for i in range(20):  # all at once, before the sender can take any
-        session.outbox.put(Entry("custom", widgets["counter"].model_id,
-                                 payload={"content": i}))
+        session.outbox.put(Custom(type="custom", id=widgets["counter"].model_id, content=i))
     assert session.outbox.overflowed
     code, seen = await client.closed()
     assert code == CloseCode.TOO_SLOW == 4408
@@ -489,20 +535,24 @@ async def test_a_vanished_client_is_noticed_by_the_sender(make_manager: Any,
     assert session.connection is None and not session.closed
 
 
-# --- encoding outbox entries ----------------------------------------------------------------
+# --- encoding outbox messages ---------------------------------------------------------------
 
 
 def test_values_json_cannot_carry_are_sent_in_a_safe_form() -> None:
-    frame = encode_entry(Entry("update", "w", {"x": float("nan"), "when": object()}, ack=1))
-    message, _ = decode(frame)
+    update = Update(type="update", id="w", state={"x": float("nan"), "when": object(),
+                                                  "raw": b"\x01"}, buffer_paths=[], ack=1)
+    message, buffers = decode(encode_message(update))
     assert message["state"]["x"] is None
     assert isinstance(message["state"]["when"], str)
+    assert message["buffer_paths"] == [["raw"]] and bytes(buffers[0]) == b"\x01", (
+        "binary values still travel as buffers")
 
 
-def test_each_entry_kind_has_its_wire_form() -> None:
-    assert decode(encode_entry(Entry("close", "w")))[0] == {"type": "close", "id": "w"}
-    assert decode(encode_entry(Entry("open", "w", {"v": 1}, ack=4)))[0] == {
+def test_each_message_type_has_its_wire_form() -> None:
+    assert decode(encode_message(Close(type="close", id="w")))[0] == {"type": "close", "id": "w"}
+    assert decode(encode_message(Open(type="open", id="w", state={"v": 1}, buffer_paths=[],
+                                      ack=4)))[0] == {
         "type": "open", "id": "w", "state": {"v": 1}, "buffer_paths": [], "ack": 4}
-    error = Entry("error", payload={"code": "bad_frame", "message": "m"})
-    assert decode(encode_entry(error))[0] == {"type": "error", "code": "bad_frame",
-                                              "message": "m"}
+    error = Error(type="error", code="bad_frame", message="m")
+    assert decode(encode_message(error))[0] == {"type": "error", "code": "bad_frame",
+                                                "message": "m"}

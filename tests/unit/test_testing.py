@@ -248,7 +248,7 @@ def test_raw_frames_take_the_validation_path(tab: Any) -> None:
 def test_a_timeout_names_what_never_arrived_and_what_did(tab: Any) -> None:
     # Hold the session thread for a moment, so that the click's answer arrives during the wait.
     gate = threading.Event()
-    tab.session._inbox.put(gate.wait)  # noqa: SLF001
+    tab.session.worker.submit(gate.wait)
     threading.Timer(0.1, gate.set).start()
     tab.click("button", wait=False)
     with pytest.raises(WaitTimeout) as info:

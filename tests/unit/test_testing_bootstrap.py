@@ -43,7 +43,7 @@ def test_a_bootstrapped_sign_in_apps_tests_pass(tmp_path: Path, flag: str) -> No
     assert "6 passed" in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize("kind", ["env", "db"])
+@pytest.mark.parametrize("kind", ["env", "db", "oidc"])
 def test_the_sign_in_variants_test_the_widgets_as_the_plain_app_does(kind: str) -> None:
     """Each variant's test_app.py differs from the plain one only in how its driver starts."""
     start = "@pytest.fixture\ndef session(driver):"

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import pydantic
 from ipywidgets import Widget
 
-from .._session import Session, _invalid_value
+from .._session import Session
+from .._widgets import from_json, invalid_value
 from ._action import ActionSpec, session_actions, widget_actions
 from ._describe import describe_session, describe_widget, published_traits, to_json, trait_value
 from ._errors import AgentError, ErrorKind, unknown
@@ -64,12 +65,11 @@ async def set_trait(session: Session, key: str, name: str, value: Any) -> dict[s
         if trait.read_only:
             raise AgentError(422, "invalid_value", f"the {name!r} trait is read-only",
                              value=trait_value(widget, name))
-        problem = _invalid_value(widget, {name: value})
+        problem = invalid_value(widget, {name: value})
         if problem is not None:
             raise AgentError(422, "invalid_value", problem, value=trait_value(widget, name))
-        default = widget._trait_from_json  # noqa: SLF001 - ipywidgets' own default converter
-        from_json = widget.trait_metadata(name, "from_json", default)
-        _app_code(session, lambda: setattr(widget, name, from_json(value, widget)),
+        convert = from_json(widget, name)
+        _app_code(session, lambda: setattr(widget, name, convert(value, widget)),
                   "callback_error", "the value was set, but a callback failed")
         return {"widget": key, "trait": name, "value": trait_value(widget, name)}
 

@@ -13,6 +13,7 @@ routes of your own the user. See docs/auth.md.
 from __future__ import annotations
 
 from ._integration import auth_extension, check_secret, shared_sign_in
+from ._options import LoginOption
 from ._ratelimit import LoginLimits
 from ._refresh import RefreshTokenRecord
 from .base import AuthProvider, BaseAuthProvider, TokenPair
@@ -35,6 +36,7 @@ __all__ = [
     "CreateUserRequest",
     "CurrentUser",
     "LoginLimits",
+    "LoginOption",
     "OptionalUser",
     "RefreshTokenRecord",
     "TokenPair",

@@ -56,12 +56,13 @@ def auth_extension(runtime: AppRuntime, provider: BaseAuthProvider, *,
     options = runtime.settings
     settings = AuthSettings(provider, RouteRules(options.public_routes, options.protected_routes),
                             shared_prefix)
-    page = LoginPage(runtime, options.login_template)
+    page = LoginPage(runtime, options.login_template, provider)
     routes = AuthRoutes(provider, page, runtime.sessions)
     provider.on_end_sessions(_session_ender(runtime))
     return Extension(
         name="auth", state=settings,
-        routes=[Route(path, endpoint, methods=methods) for path, endpoint, methods in routes.table()],
+        routes=[Route(path, endpoint, methods=methods) for path, endpoint, methods
+                in [*provider.extra_routes(routes), *routes.table()]],
         middleware=[Middleware(AuthMiddleware, settings=settings, page=page)],
         lifespan=None if shared_prefix else _provider_lifespan(provider),
         identify=lambda browser: _identify(settings, browser),
@@ -81,9 +82,10 @@ def shared_sign_in(provider: BaseAuthProvider, runtimes: list[AppRuntime]
     if not sharing:
         return None
     settings = AuthSettings(provider, RouteRules(), shared_prefix="/")
-    routes = AuthRoutes(provider, LoginPage(sharing[0], None), _EverySession(sharing))
+    routes = AuthRoutes(provider, LoginPage(sharing[0], None, provider), _EverySession(sharing))
     table = [Route(path, endpoint, methods=methods)
-             for path, endpoint, methods in routes.table() if path != "/login"]
+             for path, endpoint, methods in [*provider.extra_routes(routes), *routes.table()]
+             if path != "/login"]
     return table, Middleware(AuthContext, settings=settings)
 
 

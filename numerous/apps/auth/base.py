@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, Self
 
+from ._options import AuthAPI, LoginOption, RouteSpec
 from ._ratelimit import LoginLimiter, LoginLimits
 from ._refresh import MemoryRefreshStore, RefreshTokenRecord, SignInBrowsers
 from ._tokens import Claims, IssuedToken, TokenIssuer, generated_secret
@@ -352,6 +353,22 @@ class BaseAuthProvider(ABC):
             return True
         return not self.admin_only and (not self.required_roles
                                         or user.has_any_role(self.required_roles))
+
+    # --- other ways to sign in (single sign-on) --------------------------------------------
+
+    @property
+    def accepts_passwords(self) -> bool:
+        """Whether the login page shows the username and password form."""
+        return True
+
+    def login_options(self) -> list[LoginOption]:
+        """Buttons the login page shows beside (or instead of) the form, one per option."""
+        return []
+
+    def extra_routes(self, auth: AuthAPI) -> list[RouteSpec]:
+        """Routes of the provider's own (an OpenID Connect callback), added to the auth API
+        before the standard table, so a provider may also stand in for one of its routes."""
+        return []
 
     async def startup(self) -> None:
         """Called when an app using the provider starts (on the app's event loop)."""

@@ -14,14 +14,11 @@ from typing import Any
 
 from numerous.apps._runtime import AppRuntime
 from numerous.apps._connection import Disconnected, Frame, MemoryConnection, memory_pair
-from numerous.apps._outbox import Entry
 from numerous.apps._protocol import PROTOCOL_VERSION, decode, encode, split_buffers
 from numerous.apps._session import Session
 from numerous.apps._socket import serve_connection
 
 from ._view import BrowserView, Message, WidgetView
-
-_BARRIER = "__numerous_testing_barrier__"
 
 
 class AppPageError(Exception):
@@ -171,9 +168,8 @@ class AsyncAppSession:
         try:
             while True:
                 message, buffers = decode(await end.receive())
-                if message.get("type") == "custom" and message.get("id") == "" and isinstance(
-                        message.get("content"), dict) and _BARRIER in message["content"]:
-                    self._barriers_seen = int(message["content"][_BARRIER])
+                if message.get("type") == "synced":
+                    self._barriers_seen = int(message["token"])
                 else:
                     self.view.apply(message, buffers)
                 self._signal.fire()
@@ -285,17 +281,14 @@ class AsyncAppSession:
             raise WaitTimeout(f"the server did not read the frames sent within {timeout} s")
         if not self.connected:
             return
+        # The protocol's `sync`: answered by the session thread after the jobs already queued,
+        # so its `synced` comes after every frame those jobs sent.
         self._barriers += 1
         number = self._barriers
-        barrier = Entry("custom", "", payload={"content": {_BARRIER: number}})
         try:
-            await asyncio.wait_for(self.session.call(lambda: self.session.outbox.put(barrier)),
-                                   timeout)
-        except RuntimeError:
+            await self._send({"type": "sync", "token": number})
+        except Disconnected:
             return  # the session has ended; what it sent is all there is
-        except TimeoutError:
-            raise WaitTimeout(f"the session thread was busy for more than {timeout} s "
-                              "(a callback still running?)") from None
         if not await self._signal.until(
                 lambda: self._barriers_seen >= number or not self.connected, timeout):
             raise WaitTimeout(f"the server's frames did not arrive within {timeout} s")

@@ -1,0 +1,74 @@
+"""The one module that reaches into ipywidgets' and traitlets' private parts.
+
+Sessions need a few things ipywidgets keeps to itself: its registry of live widgets by model id,
+its list of `on_msg` handlers, its default JSON converter, a trait's validation without the
+assignment, and a way to set a value without firing observers. Each is wrapped here, once, so
+an ipywidgets release that moves one of them breaks one small module and not the session code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ipywidgets import Widget
+from ipywidgets.widgets.widget import _instances, _put_buffers
+from traitlets import TraitError
+
+MessageHandler = Callable[[Widget, Any, list[Any]], object]
+
+
+def widget_by_id(model_id: str) -> Widget | None:
+    """The live widget with this model (comm) id, in any session, or None."""
+    return _instances.get(model_id)
+
+
+def with_buffers(state: dict[str, Any], paths: Any, buffers: Sequence[Any] | None
+                 ) -> dict[str, Any]:
+    """`state` from a comm message with its binary buffers put back at `paths`.
+
+    A state without buffers comes back as is; one with buffers is copied first, because the
+    comm's message may be handed to several pages."""
+    if not buffers:
+        return state
+    state = dict(state)
+    _put_buffers(state, paths, buffers)
+    return state
+
+
+def message_handlers(widget: Widget) -> list[MessageHandler]:
+    """The widget's `on_msg` handlers, so each can be called (and fail) on its own."""
+    return list(widget._msg_callbacks.callbacks)  # noqa: SLF001
+
+
+def from_json(widget: Widget, name: str) -> Callable[[Any, Widget], Any]:
+    """How the trait `name` turns a JSON value into a Python one (ipywidgets' default, or
+    the trait's own `from_json`)."""
+    default = widget._trait_from_json  # noqa: SLF001
+    converter: Callable[[Any, Widget], Any] = widget.trait_metadata(name, "from_json", default)
+    return converter
+
+
+def invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:
+    """Why a trait would refuse a JSON value (from a browser or an agent), or None when every
+    value in `state` is acceptable. Nothing is assigned and no observer runs."""
+    traits = widget.traits()
+    for name, value in state.items():
+        try:
+            traits[name]._validate(widget, from_json(widget, name)(value, widget))  # noqa: SLF001
+        except TraitError as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001 - a converter failing is a refused value too
+            return f"{name}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def set_quietly(widget: Widget, name: str, value: Any) -> bool:
+    """Put a JSON value into trait `name` through its validation but without firing its
+    observers; False when the trait refuses it (a carried value the new code no longer fits)."""
+    try:
+        valid = widget.traits()[name].validate(widget, from_json(widget, name)(value, widget))
+    except Exception:  # noqa: BLE001 - the new code may have changed the trait
+        return False
+    widget._trait_values[name] = valid  # noqa: SLF001
+    return True

@@ -1,0 +1,79 @@
+"""The adapter over ipywidgets' private parts: what sessions need from it, and that nothing
+else reaches for those parts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from numerous.apps._widgets import (
+    from_json,
+    invalid_value,
+    message_handlers,
+    set_quietly,
+    widget_by_id,
+    with_buffers,
+)
+
+PACKAGE = Path(__file__).parents[2] / "numerous"
+PRIVATE = re.compile(r"\b(_instances|_put_buffers|_msg_callbacks|_trait_from_json|"
+                     r"_trait_values)\b|\._validate\(")
+
+
+class Counter(anywidget.AnyWidget):
+    _esm = "export default { render() {} }"
+    value = traitlets.Int(0).tag(sync=True)
+
+
+def test_no_module_but_the_adapter_touches_ipywidgets_private_parts() -> None:
+    offenders = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if path.name != "_widgets.py" and PRIVATE.search(path.read_text("utf-8"))]
+    assert offenders == []
+
+
+def test_a_widget_is_found_by_its_model_id_while_it_lives() -> None:
+    widget = Counter()
+    model_id = widget.model_id
+    assert widget_by_id(model_id) is widget
+    widget.close()
+    assert widget_by_id(model_id) is None
+    assert widget_by_id("nobody") is None
+
+
+def test_invalid_value_names_the_problem_and_assigns_nothing() -> None:
+    widget = Counter(value=1)
+    seen: list[Any] = []
+    widget.observe(seen.append, "value")
+    assert invalid_value(widget, {"value": 5}) is None
+    problem = invalid_value(widget, {"value": "five"})
+    assert problem is not None and "value" in problem
+    assert widget.value == 1 and seen == []
+    assert from_json(widget, "value")(3, widget) == 3
+    widget.close()
+
+
+def test_set_quietly_validates_without_firing_observers() -> None:
+    widget = Counter()
+    seen: list[Any] = []
+    widget.observe(seen.append, "value")
+    assert set_quietly(widget, "value", 4) and widget.value == 4
+    assert not set_quietly(widget, "value", "four") and widget.value == 4
+    assert seen == []
+    widget.close()
+
+
+def test_handlers_and_buffers() -> None:
+    widget = Counter()
+    handler = lambda w, content, buffers: None
+    widget.on_msg(handler)
+    assert message_handlers(widget) == [handler]
+    state = {"a": None, "b": [None]}
+    filled = with_buffers(state, [["a"], ["b", 0]], [b"1", b"2"])
+    assert filled == {"a": b"1", "b": [b"2"]}
+    assert state["a"] is None, "the comm's own state is not changed at its top"
+    assert with_buffers(state, [], []) is state
+    widget.close()
