@@ -380,12 +380,15 @@ async def test_a_refused_value_rolls_back_the_other_traits_of_the_update(
     "state",
     [
         pytest.param({"_esm": "export default { render() { alert(1) } }"}, id="_esm"),
-        pytest.param({"_secret": "changed"}, id="private-trait"),
+        pytest.param({"_model_name": "EvilModel"}, id="model-identity"),
+        pytest.param({"_view_module": "evil"}, id="view-identity"),
+        pytest.param({"_anywidget_id": "evil"}, id="anywidget-identity"),
         pytest.param({"no_such_trait": 1}, id="unknown-trait"),
+        pytest.param({"comm": None}, id="unsynced-trait"),
         pytest.param({"value": 3, "_css": "body{}"}, id="mixed"),
     ],
 )
-async def test_private_and_unknown_traits_cannot_be_set(make_session: Any,
+async def test_code_identity_and_unknown_traits_cannot_be_set(make_session: Any,
                                                         state: dict[str, Any]) -> None:
     session, widgets = await make_session(lambda: {"c": Counter()})
     widget = widgets["c"]
@@ -398,6 +401,17 @@ async def test_private_and_unknown_traits_cannot_be_set(make_session: Any,
     assert widget._esm == ESM and widget._secret == "server-only"  # noqa: SLF001
     assert widget.value == 0, "nothing of a refused update is applied"
     assert not hasattr(widget, "no_such_trait")
+
+
+async def test_synced_private_traits_can_be_set(make_session: Any) -> None:
+    """Widgets talk back through them: Plotly's FigureWidget sends `_js2py_restyle`."""
+    session, widgets = await make_session(lambda: {"c": Counter()})
+    widget = widgets["c"]
+    session.outbox.take()
+    session.post(update(widget, {"_secret": "from the browser", "value": 2}))
+    entries = await drained(session)
+    assert only(entries, "error") == []
+    assert widget._secret == "from the browser" and widget.value == 2  # noqa: SLF001
 
 
 async def test_a_message_for_a_widget_of_no_session_is_refused(make_session: Any) -> None:
