@@ -238,6 +238,9 @@ class Worker:
             self._run_callback(partial(handler, widget, content, buffers))
 
     def _apply_update(self, widget: Widget, model_id: str, state: dict[str, Any]) -> None:
+        # Names that are no trait at all are dropped, as ipywidgets' own set_state drops them
+        # (Plotly's front end sends `_js2py_widget_layoutDelta`, which its Python side lacks).
+        state = {name: value for name, value in state.items() if widget.has_trait(name)}
         refused = [name for name in state if not settable_from_browser(widget, name)]
         if refused:
             self.send_error("invalid_value", f"these traits cannot be set: {', '.join(refused)}",

@@ -383,7 +383,6 @@ async def test_a_refused_value_rolls_back_the_other_traits_of_the_update(
         pytest.param({"_model_name": "EvilModel"}, id="model-identity"),
         pytest.param({"_view_module": "evil"}, id="view-identity"),
         pytest.param({"_anywidget_id": "evil"}, id="anywidget-identity"),
-        pytest.param({"no_such_trait": 1}, id="unknown-trait"),
         pytest.param({"comm": None}, id="unsynced-trait"),
         pytest.param({"value": 3, "_css": "body{}"}, id="mixed"),
     ],
@@ -412,6 +411,17 @@ async def test_synced_private_traits_can_be_set(make_session: Any) -> None:
     entries = await drained(session)
     assert only(entries, "error") == []
     assert widget._secret == "from the browser" and widget.value == 2  # noqa: SLF001
+
+
+async def test_names_that_are_no_trait_are_dropped_as_ipywidgets_drops_them(
+        make_session: Any) -> None:
+    session, widgets = await make_session(lambda: {"c": Counter()})
+    widget = widgets["c"]
+    session.outbox.take()
+    session.post(update(widget, {"no_such_trait": 1, "value": 4}))
+    entries = await drained(session)
+    assert only(entries, "error") == []
+    assert widget.value == 4 and not hasattr(widget, "no_such_trait")
 
 
 async def test_a_message_for_a_widget_of_no_session_is_refused(make_session: Any) -> None:
