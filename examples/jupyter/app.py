@@ -48,7 +48,7 @@ def run_app() -> dict:
         fig.canvas.draw_idle()
         plotly.data[0].y = y
         bq_line.y = y
-        table.outputs = ()
+        table.clear_output()
         frame = pd.DataFrame({"x": x[::40].round(2), kind.value: y[::40].round(3)})
         table.append_display_data(frame)
 

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from . import _comm
+from . import _comm, _output
 from ._assets import ASSETS, Asset, client_files, is_remote, is_url, remote_imports
 from ._classic import classic_config, is_classic
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
@@ -209,6 +209,7 @@ def _builder(app_generator: Callable[[], dict[str, Any]] | None,
 def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
     """The routes every app has: its page, the client and widget code, its WebSocket."""
     _comm.install()
+    _output.install()
     return [
         Route("/", _page_route(runtime), methods=["GET"]),
         Route("/numerous/js/{version}/{name}", _client_route, methods=["GET"]),

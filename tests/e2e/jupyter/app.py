@@ -47,12 +47,14 @@ def run_app() -> dict:
 
     def on_press(_: object) -> None:
         presses.value += 1
-        out.append_stdout(f"pressed {presses.value}\n")
+        with out:
+            print(f"pressed {presses.value}")
 
     slider.observe(on_slide, "value")
     text.observe(on_text, "value")
     button.on_click(on_press)
-    out.append_stdout("printed from Python\n")
+    with out:
+        print("printed from Python")
     out.append_display_data(pd.DataFrame({"city": ["Oslo", "Lima"], "people": [709, 10092]}))
     tabs = widgets.Tab(children=[widgets.Label("first tab"), widgets.Label("second tab")],
                        titles=["One", "Two"])
