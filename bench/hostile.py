@@ -19,8 +19,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
-import re
 import secrets
 import socket
 import sys

@@ -28,8 +28,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from numerous.apps.auth.providers.database_auth import DatabaseAuthProvider
 
-from .conftest import Server, free_port, spawn, wait_ready, wait_until_serving
-from .test_deploy import HAPROXY_CONFIG, INSTANCES, POSTGRES, PREFIX, haproxy_path, in_thread
+from numerous.apps.testing import Server, free_port, spawn, wait_ready, wait_until_serving
+from ._support import HAPROXY_CONFIG, INSTANCES, POSTGRES, PREFIX, haproxy_path, in_thread
 
 HERE = Path(__file__).resolve().parent / "oidc"
 ROOT = Path(__file__).resolve().parents[2]

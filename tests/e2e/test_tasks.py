@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from .conftest import wait_ready
+from numerous.apps.testing import wait_ready
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tasks"
 

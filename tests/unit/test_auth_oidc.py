@@ -25,8 +25,8 @@ from ._auth_support import (
     make_app,
     new_secret,
     put_cookie,
-    run_counter,
 )
+from ._support import run_counter
 
 ANN = {"sub": "u-ann", "preferred_username": "ann", "email": "ann@acme.com",
        "email_verified": True, "name": "Ann A.", "groups": ["analysts", "admins"]}
