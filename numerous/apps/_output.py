@@ -93,6 +93,6 @@ def install() -> None:
     """Capture `with out:` blocks on every thread (idempotent; the page routes call it)."""
     if Output.__enter__ is _enter:
         return
-    Output.__enter__ = _enter  # type: ignore[method-assign]
-    Output.__exit__ = _exit  # type: ignore[method-assign,assignment]
-    Output.clear_output = _clear_output  # type: ignore[method-assign]
+    Output.__enter__ = _enter
+    Output.__exit__ = _exit
+    Output.clear_output = _clear_output

@@ -22,10 +22,10 @@ from ._support import Counter, config_of, make_app
 def nbextensions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An nbextensions folder searched first (JUPYTER_PATH), with the lookups uncached."""
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
-    for cached in (_classic.library_file, _classic._library):  # noqa: SLF001
+    for cached in (_classic.library_file, _classic._library):
         cached.cache_clear()
     yield tmp_path / "nbextensions"
-    for cached in (_classic.library_file, _classic._library):  # noqa: SLF001
+    for cached in (_classic.library_file, _classic._library):
         cached.cache_clear()
 
 
