@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import altair as alt
 import ipywidgets
+import pandas as pd
 import pytest
 import traitlets
 
@@ -97,3 +99,12 @@ def test_a_page_of_anywidgets_does_not_load_the_bundle(tmp_path: Path, served: A
     assert config["classic"]["module"] not in html.replace(
         f'"module":"{config["classic"]["module"]}"', "")
     assert config["classic"]["module"] not in config["modules"]
+
+
+def test_an_altair_chart_gets_its_cdn_origin_into_the_page_policy(tmp_path: Path,
+                                                                  served: Any) -> None:
+    chart = alt.Chart(pd.DataFrame({"a": [1, 2]})).mark_bar().encode(x="a")
+    app = make_app(tmp_path, app_generator=lambda: {"counter": alt.JupyterChart(chart)})
+    policy = served(app).get("/").headers["content-security-policy"]
+    script_src = next(d for d in policy.split("; ") if d.startswith("script-src"))
+    assert "https://esm.sh" in script_src.split()
