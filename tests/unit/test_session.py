@@ -573,3 +573,18 @@ async def test_a_closed_session_can_be_garbage_collected() -> None:
     ref = await run_and_close()
     gc.collect()
     assert ref() is None, gc.get_referrers(ref())
+
+
+async def test_classic_widgets_follow_the_same_rules(make_session: Any) -> None:
+    """An ipywidgets box cannot take another session's slider; its own slider's value is set."""
+    first, first_widgets = await make_session(lambda: {"s": ipywidgets.IntSlider()})
+    second, widgets = await make_session(
+        lambda: {"box": ipywidgets.HBox(), "s": ipywidgets.IntSlider()})
+    second.outbox.take()
+    foreign = f"IPY_MODEL_{first_widgets['s'].model_id}"
+    second.post(update(widgets["box"], {"children": [foreign]}))
+    second.post(update(widgets["s"], {"value": 7}, seq=2))
+    entries = await drained(second)
+    (error,) = only(entries, "error")
+    assert error["code"] == "invalid_value"
+    assert widgets["box"].children == () and widgets["s"].value == 7
