@@ -177,3 +177,12 @@ def test_plotly_figurewidget_renders_and_updates_from_python(serve: Any, page: P
     expect(plot.locator(".gtitle")).to_have_text("updated")
     # The browser told Python about the relayout through FigureWidget's `_js2py_*` traits.
     assert app.errors == []
+
+
+def test_an_anywidget_compiling_code_names_allow_eval_and_renders_with_it(
+        serve: Any, page: Page) -> None:
+    strict = AppPage(page).open(serve(PLOTS, target="compiled:strict"))
+    expect(strict.widget_error("leaflet")).to_contain_text("SecurityPolicy(allow_eval=True)")
+    allowed = AppPage(page).open(serve(PLOTS, target="compiled:allowed"))
+    expect(allowed.widget("zoom")).to_have_text("compiled second")
+    assert allowed.errors == []
