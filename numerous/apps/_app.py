@@ -22,8 +22,9 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from . import _comm
-from ._assets import ASSETS, Asset, client_files, is_remote, is_url
+from . import _comm, _output
+from ._assets import ASSETS, Asset, client_files, is_remote, is_url, remote_imports
+from ._classic import classic_config, is_classic
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
 from ._files import DEFAULT_MAX_UPLOAD_BYTES, files_extension
@@ -231,6 +232,7 @@ def _builder(app_generator: Callable[[], dict[str, Any]] | None,
 def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
     """The routes every app has: its page, the client and widget code, its WebSocket."""
     _comm.install()
+    _output.install()
     main = Page("/", runtime.settings.template)
     return [
         *(Route(page.path, _page_route(runtime, page), methods=["GET"])
@@ -312,10 +314,13 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
     try:
         session, widgets = await runtime.open_session(identity, base, builder)
         assets = _widget_assets(base, widgets.values())
-        preloads = _widget_assets(base, [*widgets.values(), *_unplaced(session, widgets)])
+        # Every widget the client initializes (children, the hidden file channel too): their
+        # code is preloaded with the rest instead of fetched after `ready`.
+        preloads = _widget_assets(base, [*widgets.values(), *_session_widgets(session)])
+        classic = _classic_assets(base, session, preloads)
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, preloads),
-            body=_body(runtime, base, session.id, widgets, assets, context),
+            body=_body(runtime, base, session.id, widgets, assets, context, classic),
             context={"base": base, "page": context, "page_url": context.url},
             template=page.template)
     except AtCapacity:
@@ -346,15 +351,33 @@ def _page_not_found(runtime: AppRuntime, base: str) -> Response:
     return _error_page(runtime, base, 404, "Page not found", "There is no page at this address.")
 
 
+def _session_widgets(session: Any) -> list[Any]:
+    """Every widget of the session: those of the template, their children, Layouts, ..."""
+    found = (widget_by_id(comm_id) for comm_id in list(session.comms))
+    return [widget for widget in found if widget is not None]
+
+
+def _classic_assets(base: str, session: Any, assets: dict[str, list[str]]) -> dict[str, Any]:
+    """The page config's `classic` entry; with classic widgets on the page, their bundle is
+    also loaded early (a page of anywidgets alone never loads it)."""
+    widgets = _session_widgets(session)
+    config = classic_config(f"{base}/numerous/assets/", widgets)
+    if any(is_classic(widget) for widget in widgets):
+        assets["js"].append(config["module"])
+        assets["css"].append(config["style"])
+    return dict(config)
+
+
 def _module_urls(session: Any) -> list[str]:
     """Widget code the page loads from elsewhere: its origins go into the page's CSP."""
     urls = []
-    for comm_id in list(session.comms):
-        widget = widget_by_id(comm_id)
+    for widget in _session_widgets(session):
         for trait in ("_esm", "_css"):
             value = getattr(widget, trait, None)
             if isinstance(value, str) and is_url(value) and is_remote(value):
                 urls.append(value)
+            elif trait == "_esm" and isinstance(value, str):
+                urls += remote_imports(value)
     return urls
 
 
@@ -372,15 +395,6 @@ def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -
     return "\n".join(lines)
 
 
-def _unplaced(session: Any, widgets: dict[str, Any]) -> list[Any]:
-    """The session's other widgets (children, the hidden file channel): the client initializes
-    them too, so the page preloads their code with the rest instead of fetching it after
-    `ready`."""
-    placed = {id(widget) for widget in widgets.values()}
-    others = (widget_by_id(comm_id) for comm_id in list(session.comms))
-    return [w for w in others if w is not None and id(w) not in placed]
-
-
 def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
     """The served URLs of the widgets' own modules and stylesheets, each once."""
     assets: dict[str, list[str]] = {"js": [], "css": []}
@@ -395,7 +409,7 @@ def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
 
 
 def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any],
-          assets: dict[str, list[str]], page: PageContext) -> str:
+          assets: dict[str, list[str]], page: PageContext, classic: dict[str, Any]) -> str:
     client = client_files()
     config = {
         "protocol": PROTOCOL_VERSION,
@@ -410,6 +424,7 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         "modules": assets["js"],
         "styles": assets["css"],
         "query": [binding for _, binding in page.bindings],
+        "classic": classic,
     }
     return "\n".join([
         runtime.templates.fragments(),

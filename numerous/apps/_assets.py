@@ -44,6 +44,19 @@ def is_remote(url: str) -> bool:
     return url.startswith(("http://", "https://", "//"))
 
 
+_REMOTE_IMPORT = re.compile(
+    r"""(?:\bimport\s*\(\s*|\bfrom\s*|\bimport\s*)(["'])((?:https?:)?//[^"'\s]+)\1""")
+
+
+def remote_imports(esm: str) -> list[str]:
+    """The modules on other origins that widget code imports, statically or with `import()`.
+
+    Altair's chart imports vega from esm.sh: without its origin in the page's policy the
+    browser refuses the import, and the chart stays blank with only a console line to say why.
+    """
+    return list(dict.fromkeys(match.group(2) for match in _REMOTE_IMPORT.finditer(esm)))
+
+
 @dataclass
 class Asset:
     """One file's bytes, with its gzip form made on first request."""

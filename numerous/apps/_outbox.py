@@ -4,6 +4,8 @@ Session threads (and any other thread that touches a widget) put messages here; 
 connection's sender task takes them in batches. State updates for a widget merge into the one
 still waiting, so a callback that sets a value 10 000 times costs one frame per batch, and the
 memory held for a slow client is bounded by the number of widgets and traits, not by time.
+A private trait (`_name`) set again is the exception: widgets use those as messages, so each
+value goes out in order.
 Messages that cannot merge (custom messages, errors) are counted; past the limit the outbox is
 marked overflowed and the connection drops the client with a reason (it can reconnect and get
 a fresh snapshot).
@@ -57,9 +59,19 @@ class Outbox:
         with self._lock:
             waiting = self._mergeable.get(model_id)
             if waiting is not None and kind == "update":
-                waiting["state"].update(state)
-                waiting["ack"] = max(waiting["ack"], ack)
-                return
+                if not _private_overlap(waiting["state"], state):
+                    waiting["state"].update(state)
+                    waiting["ack"] = max(waiting["ack"], ack)
+                    return
+                # A private trait set again before the first value went out: widgets use those
+                # as messages between their halves (Plotly sets `_py2js_relayout`, then resets
+                # it to None), so each value is delivered, in order, and counted like a message.
+                self._unmerged += 1
+                if self._unmerged > self.max_pending:
+                    self.overflowed = True
+                    self.dropped += 1
+                    self._unmerged -= 1
+                    return
             message: Open | Update
             if kind == "open":
                 message = Open(type="open", id=model_id, state=dict(state), buffer_paths=[],
@@ -136,6 +148,10 @@ class Outbox:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _private_overlap(waiting: dict[str, Any], state: dict[str, Any]) -> bool:
+    return any(name.startswith("_") and name in waiting for name in state)
 
 
 def _poke(stream: MemoryObjectSendStream[None]) -> None:

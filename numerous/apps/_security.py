@@ -27,6 +27,11 @@ class SecurityPolicy:
     """Extra origins for stylesheets (numerous-widgets imports Google Fonts)."""
     connect_sources: list[str] = field(default_factory=list)
     """Extra origins widgets may fetch from."""
+    allow_eval: bool = False
+    """True adds 'unsafe-eval' to script-src, for widgets that compile code at run time
+    (WebGL libraries built on regl, ipyleaflet's templates). It lets any script on the page
+    turn text into code, so it is off by default; a widget that needs it shows an error naming
+    this setting instead (docs/widgets.md)."""
     extra: str = ""
     """Directives appended as they are, e.g. "upgrade-insecure-requests"."""
     enabled: bool = True
@@ -48,7 +53,8 @@ class SecurityPolicy:
         origins = sorted({_origin(url) for url in module_urls} - {""})
         directives = [
             "default-src 'self'",
-            _directive("script-src", ["'self'", *origins, *self.script_sources]),
+            _directive("script-src", ["'self'", *(["'unsafe-eval'"] if self.allow_eval else []),
+                                      *origins, *self.script_sources]),
             _directive("style-src", ["'self'", "'unsafe-inline'", *origins,
                                      *self.style_sources]),
             "img-src 'self' data: blob: https:",

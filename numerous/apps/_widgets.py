@@ -17,6 +17,19 @@ from traitlets import TraitError
 
 MessageHandler = Callable[[Widget, Any, list[Any]], object]
 
+_FIXED = frozenset({"_esm", "_css", "_model_name", "_model_module", "_model_module_version",
+                    "_view_name", "_view_module", "_view_module_version"})
+"""Synced traits that decide which code runs and which model a widget is: never the browser's
+to change."""
+
+
+def settable_from_browser(widget: Widget, name: str) -> bool:
+    """Whether a browser may set trait `name`: any synced trait but the widget's code and
+    identity. Private synced traits are how widgets talk back (Plotly's `FigureWidget` sends
+    `_js2py_restyle`, ipywidgets counts views in `_view_count`); a trait that is not synced
+    (`comm`, `keys`) is never settable."""
+    return name in widget.keys and name not in _FIXED and not name.startswith("_anywidget")
+
 
 def widget_by_id(model_id: str) -> Widget | None:
     """The live widget with this model (comm) id, in any session, or None."""

@@ -32,6 +32,7 @@ from ._widgets import (
     invalid_value,
     message_handlers,
     set_quietly,
+    settable_from_browser,
     widget_by_id,
     with_buffers,
 )
@@ -237,7 +238,10 @@ class Worker:
             self._run_callback(partial(handler, widget, content, buffers))
 
     def _apply_update(self, widget: Widget, model_id: str, state: dict[str, Any]) -> None:
-        refused = [name for name in state if name.startswith("_") or name not in widget.keys]
+        # Names that are no trait at all are dropped, as ipywidgets' own set_state drops them
+        # (Plotly's front end sends `_js2py_widget_layoutDelta`, which its Python side lacks).
+        state = {name: value for name, value in state.items() if widget.has_trait(name)}
+        refused = [name for name in state if not settable_from_browser(widget, name)]
         if refused:
             self.send_error("invalid_value", f"these traits cannot be set: {', '.join(refused)}",
                             model_id)
@@ -256,7 +260,7 @@ class Worker:
         widget = widget_by_id(model_id)
         if widget is None or model_id not in self.comms:
             return
-        names = [name for name in sent if not name.startswith("_") and name in widget.keys]
+        names = [name for name in sent if settable_from_browser(widget, name)]
         if not names:
             return
         state = widget.get_state(names)

@@ -14,6 +14,20 @@ const experimental = Object.freeze({
   invoke: () => Promise.reject(new Error("experimental.invoke is not supported by Numerous Apps")),
 });
 
+/** ipywidgets' Layout and Style models: every DOMWidget has one, anywidgets included. */
+const BASE_MODULE = "@jupyter-widgets/base";
+
+/**
+ * Whether a model is a classic Jupyter widget (no `_esm`; its `_model_module` names the code
+ * that draws it), rendered by the bundled widget manager (classic.js).
+ * @param {{get: (name: string) => any}} model
+ */
+export function isClassic(model) {
+  const module = model.get("_model_module");
+  return !model.get("_esm") && typeof module === "string" && module !== "" &&
+    module !== BASE_MODULE && module !== "anywidget";
+}
+
 /**
  * The widget definition of an imported module.
  * @param {any} mod the module namespace
@@ -52,8 +66,18 @@ function scopedModel(model, context) {
   };
 }
 
-function describe(err) {
-  return err?.message ?? String(err);
+/**
+ * A widget's failure for the page, with what to change when the page's policy caused it.
+ * @param {any} err
+ */
+export function describe(err) {
+  const message = err?.message ?? String(err);
+  if (err?.name === "EvalError" || /unsafe-eval/.test(message)) {
+    return "this widget compiles code at run time, which the page's Content-Security-Policy " +
+      "forbids. To allow it, serve the app with create_app(..., security=SecurityPolicy(" +
+      "allow_eval=True)) (docs/widgets.md). " + message;
+  }
+  return message;
 }
 
 /** Await a cleanup function, reporting (not throwing) its failure. */
@@ -72,8 +96,11 @@ export class WidgetHost {
    * @param {(url: string) => Promise<any>} [options.importModule] loads a module (tests inject it)
    * @param {Document} [options.document]
    * @param {(error: unknown, model: WidgetModel) => void} [options.onError] a widget failed
+   * @param {{isClassic: (m: WidgetModel) => boolean, widgetDef: (m: WidgetModel) =>
+   *   Promise<WidgetDef>}} [options.classic] renders classic Jupyter widgets (classic.js)
    */
-  constructor({ importModule, document: doc, onError } = {}) {
+  constructor({ importModule, document: doc, onError, classic } = {}) {
+    this.classic = classic ?? null;
     this._import = importModule ?? ((url) => import(/* @vite-ignore */ url));
     this._doc = doc ?? globalThis.document;
     this._onError = onError ?? ((err, model) =>
@@ -201,9 +228,13 @@ export class WidgetHost {
   }
 
   async _initialize(model, record) {
+    if (this.classic?.isClassic(model)) return this.classic.widgetDef(model);
     this.injectCss(model.get("_css"));
     const url = model.get("_esm");
-    if (typeof url !== "string" || !url) throw new Error("the widget has no _esm module");
+    if (typeof url !== "string" || !url) {
+      throw new Error(`the widget has no front-end code (${model.get("_model_name") ??
+        "no _esm"}${model.get("_model_module") ? ` from ${model.get("_model_module")}` : ""})`);
+    }
     const def = await resolveWidget(await this.loadModule(url));
     if (typeof def.initialize === "function") {
       const result = await def.initialize({ model: scopedModel(model, record.context),

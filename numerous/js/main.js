@@ -4,7 +4,7 @@
 
 import { Connection } from "./connection.js";
 import { dispatch, messageHandlers, statusHandler } from "./handlers.js";
-import { WidgetHost } from "./host.js";
+import { WidgetHost, isClassic } from "./host.js";
 import { WidgetManager } from "./model.js";
 import { WidgetMounts, preloadWidgetAssets } from "./mount.js";
 import { PROTOCOL_VERSION } from "./protocol.js";
@@ -19,7 +19,8 @@ import { bindQuery } from "./urlstate.js";
  * @returns {{protocol: number, session: string, base: string, ws: string,
  *   widgets: Record<string, string>, dev: boolean, grace: number, restore?: boolean,
  *   modules?: string[], styles?: string[],
- *   query?: import("./urlstate.js").QueryBinding[]}}
+ *   query?: import("./urlstate.js").QueryBinding[],
+ *   classic?: {module: string, style?: string, libraries?: Record<string, string>}}}
  */
 export function readConfig(doc = document) {
   const el = doc.getElementById("numerous-config");
@@ -55,7 +56,12 @@ function createApp(config, options, doc) {
   const manager = new WidgetManager({ send: (msg, buffers) => app.connection.send(msg, buffers),
     timeout: options.modelTimeout, timers: options.timers });
   const host = new WidgetHost({ importModule: options.importModule, document: doc });
-  Object.assign(app, { manager, models: manager.models, host });
+  // Classic Jupyter widgets: their client module (and its bundle) load on first use only.
+  let classic = null;
+  const classicWidgets = () => (classic ??= import("./classic.js").then(({ ClassicWidgets }) =>
+    new ClassicWidgets({ config: config.classic, store: manager, host, document: doc })));
+  host.classic = { isClassic, widgetDef: async (model) => (await classicWidgets()).widgetDef(model) };
+  Object.assign(app, { manager, models: manager.models, host, classic: classicWidgets });
   return { app, resolveReady };
 }
 
@@ -79,6 +85,10 @@ export function start(config, options = {}) {
   const doc = options.document ?? document;
   const reload = options.reload ?? (() => location.reload());
   checkProtocol(config);
+  if (config.dev) {
+    // Dev mode says which setting allows what the page's policy refused (loaded only here).
+    import("./policy.js").then(({ reportPolicyViolations }) => reportPolicyViolations(doc));
+  }
   const { app, resolveReady } = createApp(config, options, doc);
   // The page names the widgets' modules and stylesheets: start on them while the socket opens.
   preloadWidgetAssets(app.host, config);

@@ -31,13 +31,15 @@ export function mountPoints(doc) {
 
 /**
  * Like anywidget, initialize every widget model, displayed or not (children, controllers).
- * Models without `_esm` (ipywidgets' own, such as Layout) have no front-end code here.
+ * Classic Jupyter widgets are made too (a `jslink` must exist in the browser to work); their
+ * Layout and Style models are made when a view needs them.
  * @param {import("./model.js").WidgetManager} manager
  * @param {import("./host.js").WidgetHost} host
  */
 export function initializeModels(manager, host) {
   for (const model of manager.models.values()) {
     if (typeof model.get("_esm") === "string" && model.get("_esm")) host.initialize(model);
+    else if (host.classic?.isClassic(model)) host.initialize(model);
   }
 }
 

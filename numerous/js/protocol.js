@@ -100,7 +100,11 @@ export function decodeFrame(data) {
   const parts = [];
   for (let i = 0; i < count; i++) {
     const start = bytes.byteOffset + offsets[i];
-    parts.push(new DataView(bytes.buffer, start, offsets[i + 1] - offsets[i]));
+    // Each buffer in an ArrayBuffer of its own, as Jupyter hands them over: widgets (Plotly,
+    // bqplot, ipympl) read `view.buffer` whole, e.g. `new Float64Array(view.buffer)`.
+    const end = bytes.byteOffset + offsets[i + 1];
+    parts.push(i === 0 ? new DataView(bytes.buffer, start, end - start)
+      : new DataView(bytes.buffer.slice(start, end)));
   }
   const text = decoder.decode(parts[0]);
   return { msg: parseMessage(text), buffers: parts.slice(1) };

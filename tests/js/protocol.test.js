@@ -167,3 +167,13 @@ describe("splitBuffers / putBuffers", () => {
     expect(putBuffers({ a: 1 })).toEqual({ a: 1 });
   });
 });
+
+describe("decodeFrame buffers", () => {
+  it("gives each buffer an ArrayBuffer of its own, as Jupyter does", () => {
+    const floats = new Float64Array([1.5, 2.5]);
+    const frame = encodeMessage({ type: "update" }, [new Uint8Array([1, 2, 3]), floats]);
+    const { buffers } = decodeFrame(frame);
+    expect(buffers[0].buffer.byteLength).toBe(3);
+    expect(Array.from(new Float64Array(buffers[1].buffer))).toEqual([1.5, 2.5]);
+  });
+});

@@ -55,6 +55,24 @@ def test_coalescing_merges_traits_and_keeps_the_latest_of_each() -> None:
     assert entry["ack"] == 5, "ack is the max, never goes back"
 
 
+def test_a_private_trait_set_again_is_delivered_each_time_in_order() -> None:
+    """Plotly's FigureWidget sets `_py2js_relayout` to a message, then back to None."""
+    outbox = Outbox()
+    outbox.put_state("update", "w", {"_py2js_relayout": {"title": "t"}, "value": 1}, ack=1)
+    outbox.put_state("update", "w", {"_py2js_relayout": None}, ack=1)
+    outbox.put_state("update", "w", {"value": 2}, ack=1)
+    states = [entry["state"] for entry in take(outbox)]
+    assert states == [{"_py2js_relayout": {"title": "t"}, "value": 1},
+                      {"_py2js_relayout": None, "value": 2}]
+
+
+def test_private_traits_set_again_count_against_the_bound() -> None:
+    outbox = Outbox(max_pending=3)
+    for i in range(5):
+        outbox.put_state("update", "w", {"_msg": i}, ack=0)
+    assert outbox.overflowed and outbox.dropped == 1
+
+
 def test_the_callers_state_dict_is_not_modified_by_merging() -> None:
     outbox = Outbox()
     first = {"a": 1}

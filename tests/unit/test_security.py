@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anywidget
 import httpx
 
 from numerous.apps import SecurityPolicy, combine_apps
 
 from . import _agent_support as agent
 from ._edge import running
+from ._support import make_app
 
 
 def test_responses_do_not_name_the_server(tmp_path: Path) -> None:
@@ -56,3 +58,28 @@ def test_the_index_of_combined_apps_carries_the_page_security_headers(tmp_path: 
     assert "default-src 'self'" in index.headers["content-security-policy"]
     assert index.headers["x-frame-options"] == "SAMEORIGIN"
     assert index.headers["x-content-type-options"] == "nosniff"
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    return {name: sources for name, *sources in (d.split() for d in header.split("; "))}
+
+
+def test_origins_that_widget_code_imports_from_go_into_the_policy(tmp_path: Path,
+                                                                   served: Any) -> None:
+    """Altair's JupyterChart imports vega from esm.sh: the page allows that origin by itself."""
+    class Chart(anywidget.AnyWidget):
+        _esm = ('import embed from "https://esm.sh/vega-embed@7?deps=vega@6";\n'
+                'const more = () => import("https://cdn.example.org/x.js");\n'
+                "export default { render() {} };")
+
+    page = served(make_app(tmp_path, app_generator=lambda: {"counter": Chart()})).get("/")
+    policy = _directives(page.headers["content-security-policy"])
+    for directive in ("script-src", "connect-src"):
+        assert "https://esm.sh" in policy[directive]
+        assert "https://cdn.example.org" in policy[directive]
+    assert "'unsafe-eval'" not in policy["script-src"]
+
+
+def test_allow_eval_is_the_one_switch_for_code_compiled_at_run_time() -> None:
+    assert "'unsafe-eval'" not in SecurityPolicy().header()
+    assert "script-src 'self' 'unsafe-eval'" in SecurityPolicy(allow_eval=True).header()

@@ -380,12 +380,14 @@ async def test_a_refused_value_rolls_back_the_other_traits_of_the_update(
     "state",
     [
         pytest.param({"_esm": "export default { render() { alert(1) } }"}, id="_esm"),
-        pytest.param({"_secret": "changed"}, id="private-trait"),
-        pytest.param({"no_such_trait": 1}, id="unknown-trait"),
+        pytest.param({"_model_name": "EvilModel"}, id="model-identity"),
+        pytest.param({"_view_module": "evil"}, id="view-identity"),
+        pytest.param({"_anywidget_id": "evil"}, id="anywidget-identity"),
+        pytest.param({"comm": None}, id="unsynced-trait"),
         pytest.param({"value": 3, "_css": "body{}"}, id="mixed"),
     ],
 )
-async def test_private_and_unknown_traits_cannot_be_set(make_session: Any,
+async def test_code_identity_and_unknown_traits_cannot_be_set(make_session: Any,
                                                         state: dict[str, Any]) -> None:
     session, widgets = await make_session(lambda: {"c": Counter()})
     widget = widgets["c"]
@@ -398,6 +400,28 @@ async def test_private_and_unknown_traits_cannot_be_set(make_session: Any,
     assert widget._esm == ESM and widget._secret == "server-only"  # noqa: SLF001
     assert widget.value == 0, "nothing of a refused update is applied"
     assert not hasattr(widget, "no_such_trait")
+
+
+async def test_synced_private_traits_can_be_set(make_session: Any) -> None:
+    """Widgets talk back through them: Plotly's FigureWidget sends `_js2py_restyle`."""
+    session, widgets = await make_session(lambda: {"c": Counter()})
+    widget = widgets["c"]
+    session.outbox.take()
+    session.post(update(widget, {"_secret": "from the browser", "value": 2}))
+    entries = await drained(session)
+    assert only(entries, "error") == []
+    assert widget._secret == "from the browser" and widget.value == 2  # noqa: SLF001
+
+
+async def test_names_that_are_no_trait_are_dropped_as_ipywidgets_drops_them(
+        make_session: Any) -> None:
+    session, widgets = await make_session(lambda: {"c": Counter()})
+    widget = widgets["c"]
+    session.outbox.take()
+    session.post(update(widget, {"no_such_trait": 1, "value": 4}))
+    entries = await drained(session)
+    assert only(entries, "error") == []
+    assert widget.value == 4 and not hasattr(widget, "no_such_trait")
 
 
 async def test_a_message_for_a_widget_of_no_session_is_refused(make_session: Any) -> None:
@@ -549,3 +573,18 @@ async def test_a_closed_session_can_be_garbage_collected() -> None:
     ref = await run_and_close()
     gc.collect()
     assert ref() is None, gc.get_referrers(ref())
+
+
+async def test_classic_widgets_follow_the_same_rules(make_session: Any) -> None:
+    """An ipywidgets box cannot take another session's slider; its own slider's value is set."""
+    first, first_widgets = await make_session(lambda: {"s": ipywidgets.IntSlider()})
+    second, widgets = await make_session(
+        lambda: {"box": ipywidgets.HBox(), "s": ipywidgets.IntSlider()})
+    second.outbox.take()
+    foreign = f"IPY_MODEL_{first_widgets['s'].model_id}"
+    second.post(update(widgets["box"], {"children": [foreign]}))
+    second.post(update(widgets["s"], {"value": 7}, seq=2))
+    entries = await drained(second)
+    (error,) = only(entries, "error")
+    assert error["code"] == "invalid_value"
+    assert widgets["box"].children == () and widgets["s"].value == 7

@@ -15,6 +15,7 @@ from numerous.apps._widgets import (
     invalid_value,
     message_handlers,
     set_quietly,
+    settable_from_browser,
     widget_by_id,
     with_buffers,
 )
@@ -77,3 +78,16 @@ def test_handlers_and_buffers() -> None:
     assert state["a"] is None, "the comm's own state is not changed at its top"
     assert with_buffers(state, [], []) is state
     widget.close()
+
+
+def test_the_browser_may_set_synced_traits_but_not_code_or_identity() -> None:
+    class Talker(Counter):
+        _js2py_restyle = traitlets.Dict(allow_none=True).tag(sync=True)
+        _server_only = traitlets.Unicode("")
+
+    widget = Talker()
+    assert settable_from_browser(widget, "value")
+    assert settable_from_browser(widget, "_js2py_restyle")
+    for name in ["_esm", "_css", "_model_name", "_model_module", "_view_name",
+                 "_view_module_version", "_anywidget_id", "_server_only", "comm", "nope"]:
+        assert not settable_from_browser(widget, name), name
