@@ -201,6 +201,11 @@ class Session:
         """Put carried values back without firing callbacks (worker thread)."""
         self.worker.restore_values(values)
 
+    def offered_values(self, values: dict[str, dict[str, Any]]) -> None:
+        """Put back values this page's browser offers, each checked as its updates are
+        (worker thread, on behalf of this page)."""
+        self.worker.offered_values(values)
+
 
 def _follow(built: asyncio.Future[T], loop: asyncio.AbstractEventLoop) -> asyncio.Future[T]:
     """A future of one page's own that settles as `built` does: a page that stops waiting

@@ -109,7 +109,7 @@ async def _restore(session: Session, hello: Hello) -> None:
     first, session.joined = not session.joined, True
     values = hello.get("restore")
     if values and first and session.restorable:
-        await session.call(lambda: session.restore_values(values))
+        await session.call(lambda: session.offered_values(values))
 
 
 async def _lost(conn: Connection, reason: str, code: int) -> None:

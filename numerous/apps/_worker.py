@@ -237,15 +237,12 @@ class Worker:
             self._run_callback(partial(handler, widget, content, buffers))
 
     def _apply_update(self, widget: Widget, model_id: str, state: dict[str, Any]) -> None:
-        refused = [name for name in state if name.startswith("_") or name not in widget.keys]
-        if refused:
-            self.send_error("invalid_value", f"these traits cannot be set: {', '.join(refused)}",
-                            model_id)
-            return
-        problem = _foreign_reference(state, self.comms) or invalid_value(widget, state)
+        problem = self._refusal(widget, state)
         if problem is not None:
             self.send_error("invalid_value", problem, model_id)
-            widget.send_state(list(state))  # put the browser back on the server's value
+            names = [name for name in state if not name.startswith("_") and name in widget.keys]
+            if names:
+                widget.send_state(names)  # put the browser back on the server's value
             return
         # Validated: whatever fails from here on is the app's code (observers, callbacks).
         self._run_callback(lambda: widget.set_state(state))
@@ -344,6 +341,25 @@ class Worker:
             for name, value in traits.items():
                 if not name.startswith("_") and name in widget.keys:
                     set_quietly(widget, name, value)
+
+    def offered_values(self, values: dict[str, dict[str, Any]]) -> None:
+        """Put back values a browser offers (restore_state) without firing callbacks, each
+        checked as an update from that browser would be; a refused value is left out."""
+        for key, traits in values.items():
+            widget = self.widgets.get(key)
+            if widget is None or not isinstance(traits, dict):
+                continue
+            for name, value in traits.items():
+                if self._refusal(widget, {name: value}) is None:
+                    set_quietly(widget, name, value)
+
+    def _refusal(self, widget: Widget, state: dict[str, Any]) -> str | None:
+        """Why a browser may not write `state` into `widget`, or None: the one check of
+        updates and offered values."""
+        refused = [name for name in state if name.startswith("_") or name not in widget.keys]
+        if refused:
+            return f"these traits cannot be set: {', '.join(refused)}"
+        return _foreign_reference(state, self.comms) or invalid_value(widget, state)
 
 
 _REFERENCE = "IPY_MODEL_"
