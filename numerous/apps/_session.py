@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from ipywidgets import Widget
@@ -27,6 +28,10 @@ __all__ = ["AppError", "Builder", "Session", "current_session", "current_user"]
 logger = logging.getLogger("numerous.apps")
 
 T = TypeVar("T")
+
+MAX_ERROR_TEXT = 300
+"""An error's message is short and never carries what the browser sent (a refused value may
+be megabytes, and a client that never reads would have the server hold every echo)."""
 
 
 class Session:
@@ -52,6 +57,8 @@ class Session:
         self.restorable = False
         """restore_state apps: the first connection may offer values back (see restore_values)."""
         self.joined = False
+        self.inbound = 0
+        """Bytes of this page's frames posted to the worker and not yet handled."""
         self.on_end: Callable[[Session, str], None] | None = None
         """Set by the session manager: how `end()` removes the session from it."""
         self._on_close: list[Callable[[], object]] | None = None
@@ -157,8 +164,9 @@ class Session:
             return worker.submit_call(fn)  # a private worker always works for this page
         return worker.submit_call(lambda: worker.on_behalf_of(self, fn))
 
-    def post(self, message: WidgetMessage | Sync) -> None:
-        """Hand a validated message from the browser to the worker thread, in order.
+    def post(self, message: WidgetMessage | Sync, size: int = 0) -> None:
+        """Hand a validated message from the browser to the worker thread, in order; `size`
+        (its frame's bytes) counts in `inbound` until the worker has handled it.
 
         A `sync` is answered from there, so its `synced` follows whatever the frames before
         it caused."""
@@ -166,12 +174,19 @@ class Session:
             answer = Synced(type="synced", token=message["token"])
             self.worker.submit(lambda: self.outbox.put(answer))
             return
-        self.worker.submit(lambda: self.worker.handle(self, message))
+        self.inbound += size
+        self.worker.submit(partial(self._handle, message, size))
+
+    def _handle(self, message: WidgetMessage, size: int) -> None:
+        try:
+            self.worker.handle(self, message)
+        finally:
+            self.inbound -= size  # one int store under the GIL: the loop only reads it
 
     def send_error(self, code: ErrorCode, message: str, model_id: str | None = None,
                    detail: str | None = None) -> None:
         """Tell this page about a problem with what it sent (or a failed callback)."""
-        error = Error(type="error", code=code, message=message)
+        error = Error(type="error", code=code, message=message[:MAX_ERROR_TEXT])
         if model_id is not None:
             error["id"] = model_id[:64]
         if detail:

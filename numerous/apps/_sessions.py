@@ -27,10 +27,16 @@ class SessionLimits:
     """Live sessions at most; further visitors get a 'try again' page. None: no cap."""
     max_pending: int = 10_000
     """Messages that cannot be coalesced waiting for one client before it is dropped."""
-    max_message_bytes: int = 8 * 1024 * 1024
-    """Largest frame accepted from a browser."""
+    max_message_bytes: int = 1024 * 1024
+    """Largest frame accepted from a browser (refused before it is parsed)."""
     max_frames_per_second: float = 200.0
     """Sustained inbound frames per second per connection (bursts of twice that pass)."""
+    max_inbox_bytes: int = 16 * 1024 * 1024
+    """Bytes of a session's frames accepted but not yet handled by its worker; a connection
+    that sends past it is closed (4413), its session lives on."""
+    max_bytes_per_second: float = 1024 * 1024
+    """Sustained inbound bytes per second per connection (bursts of twice that pass): what a
+    connection may make the server parse, whatever the size of its frames."""
 
 
 class AtCapacity(Exception):

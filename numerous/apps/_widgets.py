@@ -13,7 +13,6 @@ from typing import Any
 
 from ipywidgets import Widget
 from ipywidgets.widgets.widget import _instances, _put_buffers
-from traitlets import TraitError
 
 MessageHandler = Callable[[Widget, Any, list[Any]], object]
 
@@ -56,11 +55,17 @@ def invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:
     for name, value in state.items():
         try:
             traits[name]._validate(widget, from_json(widget, name)(value, widget))  # noqa: SLF001
-        except TraitError as exc:
-            return str(exc)
-        except Exception as exc:  # noqa: BLE001 - a converter failing is a refused value too
-            return f"{name}: {type(exc).__name__}: {exc}"
+        except Exception:  # noqa: BLE001 - a converter failing is a refused value too
+            # Named, never echoed: traitlets' own message repeats the whole value.
+            return f"{name}: not a valid value (expected {_info(traits[name])})"
     return None
+
+
+def _info(trait: Any) -> str:
+    try:
+        return str(trait.info())[:120]
+    except Exception:  # noqa: BLE001 - a trait's description is a courtesy
+        return type(trait).__name__
 
 
 def set_quietly(widget: Widget, name: str, value: Any) -> bool:

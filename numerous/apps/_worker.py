@@ -358,7 +358,8 @@ class Worker:
         updates and offered values."""
         refused = [name for name in state if name.startswith("_") or name not in widget.keys]
         if refused:
-            return f"these traits cannot be set: {', '.join(refused)}"
+            names = ", ".join(name[:64] for name in refused[:5])
+            return f"these traits cannot be set: {names}{', ...' if len(refused) > 5 else ''}"
         return _foreign_reference(state, self.comms) or invalid_value(widget, state)
 
 
