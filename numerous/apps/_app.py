@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import runpy
@@ -31,7 +32,7 @@ from ._limits import BodyLimit
 from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
 from ._security import SecurityHeaders, SecurityPolicy
 from ._session import Builder
-from ._sessions import AtCapacity, SessionLimits
+from ._sessions import AtCapacity, SessionLimits, TooManyNew
 from ._socket import serve_connection
 from ._templating import TemplateProblem, json_script
 from ._widgets import widget_by_id
@@ -177,7 +178,7 @@ def create_app(
         template=template, base_dir=folder, dev=decide_dev(dev), dev_requested=dev,
         path_prefix=path_prefix.rstrip("/"), theme_css=theme_css,
         security=security or SecurityPolicy(),
-        limits=limits or SessionLimits(grace=session_grace, max_sessions=max_sessions),
+        limits=limits or _limits(session_grace, max_sessions),
         restore_state=restore_state, share_widgets=share_widgets, login_template=login_template,
         public_routes=_routes_or_none(public_routes),
         protected_routes=_routes_or_none(protected_routes))
@@ -187,6 +188,13 @@ def create_app(
     if agent_api or (agent_api is None and settings.dev):
         app.install(agent_extension(app.numerous))
     return app
+
+
+def _limits(grace: float, max_sessions: int | None) -> SessionLimits:
+    """`max_sessions=None` keeps the cap the machine allows (SessionLimits' default)."""
+    if max_sessions is None:
+        return SessionLimits(grace=grace)
+    return SessionLimits(grace=grace, max_sessions=max_sessions)
 
 
 def _routes_or_none(routes: list[str] | None) -> tuple[str, ...] | None:
@@ -262,11 +270,14 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
                            "This server is restarting. The page will try again shortly.",
                            retry=True)
     try:
-        session, widgets = await runtime.open_session(identity, base)
+        session, widgets = await runtime.open_session(identity, base, _client_address(request))
         assets = _widget_assets(base, widgets.values())
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, assets),
             body=_body(runtime, base, session.id, widgets, assets))
+    except TooManyNew:
+        return _error_page(runtime, base, 429, "Please try again shortly",
+                           "Too many new visits from your address; try again in a minute.")
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
@@ -282,6 +293,17 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
     if runtime.security.enabled:
         headers["Content-Security-Policy"] = runtime.security.header(_module_urls(session))
     return HTMLResponse(html, headers=headers)
+
+
+def _client_address(request: Request) -> str | None:
+    """The client's IP address (uvicorn has put a trusted proxy's X-Forwarded-For there),
+    for the limit on new sessions per address. An in-process test transport has a name, not
+    an address, and is not limited."""
+    host = request.client.host if request.client is not None else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def _module_urls(session: Any) -> list[str]:
@@ -355,6 +377,8 @@ def _error_page(runtime: AppRuntime, base: str, status: int, title: str, message
     headers = dict(_NO_STORE)
     if status == 503:
         headers["Retry-After"] = "5"
+    elif status == 429:
+        headers["Retry-After"] = "30"
     return HTMLResponse(html, status_code=status, headers=headers)
 
 

@@ -176,17 +176,20 @@ class AppRuntime:
     def stylesheets(self) -> list[str]:
         return [path for extension in self.extensions for path in extension.stylesheets]
 
-    async def open_session(self, identity: Identity, base: str) -> tuple[Session, dict[str, Any]]:
+    async def open_session(self, identity: Identity, base: str, address: str | None = None
+                           ) -> tuple[Session, dict[str, Any]]:
         """Open a session for `identity` and wait until run_app() has built its widgets.
 
         The one way a session is opened (page loads, the agent API, and so the test driver):
         shared or private widgets and `restore_state` as the app says, values carried over a
-        dev-mode reload put back. Raises `AtCapacity` when the app is full and `AppError` when
-        run_app() fails; the session is closed again then.
+        dev-mode reload put back. `address` (the client's) counts against its new sessions a
+        minute. Raises `AtCapacity` when the app is full (`TooManyNew` past the address's
+        limit) and `AppError` when run_app() fails; the session is closed again then.
         """
         session, built = self.sessions.create(self.builder, owner=identity.owner, base=base,
                                               user=identity.user,
-                                              shared=self.settings.share_widgets)
+                                              shared=self.settings.share_widgets,
+                                              address=address)
         session.restorable = self.settings.restore_state
         try:
             widgets = await built
