@@ -219,7 +219,7 @@ def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
     return [
         Route("/", _page_route(runtime), methods=["GET"]),
         Route("/numerous/js/{version}/{name}", _client_route, methods=["GET"]),
-        Route("/numerous/assets/{name}", _asset_route, methods=["GET"]),
+        Route("/numerous/assets/{name}", _asset_route(runtime), methods=["GET"]),
         Route("/numerous/base.css", _css_route(runtime.base_css), methods=["GET"]),
         Route("/numerous/theme.css", _css_route(runtime.theme), methods=["GET"]),
         Route("/favicon.ico", _favicon_route(runtime), methods=["GET"]),
@@ -271,7 +271,7 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str) -> Res
                            retry=True)
     try:
         session, widgets = await runtime.open_session(identity, base, _client_address(request))
-        assets = _widget_assets(base, widgets.values())
+        assets = _widget_assets(base, widgets.values(), runtime.sessions.assets)
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, assets),
             body=_body(runtime, base, session.id, widgets, assets))
@@ -332,14 +332,14 @@ def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -
     return "\n".join(lines)
 
 
-def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
+def _widget_assets(base: str, widgets: Any, served: set[str]) -> dict[str, list[str]]:
     """The served URLs of the widgets' own modules and stylesheets, each once."""
     assets: dict[str, list[str]] = {"js": [], "css": []}
     for widget in widgets:
         for trait, kind in (("_esm", "js"), ("_css", "css")):
             text = getattr(widget, trait, "")
             if isinstance(text, str) and text and not is_url(text):
-                url = f"{base}/numerous/assets/{ASSETS.register(text, kind)}"
+                url = f"{base}/numerous/assets/{ASSETS.register(text, kind, served)}"
                 if url not in assets[kind]:
                     assets[kind].append(url)
     return assets
@@ -389,11 +389,19 @@ async def _client_route(request: Request) -> Response:
     return asset.response(request)
 
 
-async def _asset_route(request: Request) -> Response:
-    asset = ASSETS.get(request.path_params["name"])
-    if asset is None:
-        return Response("not found", status_code=404, media_type="text/plain")
-    return asset.response(request)
+def _asset_route(runtime: AppRuntime) -> Callable[[Request], Any]:
+    """Widget code this app's sessions use: the store is one per process, but under
+    `combine_apps` a public app must not serve a protected app's code."""
+    served = runtime.sessions.assets
+
+    async def asset_route(request: Request) -> Response:
+        name = request.path_params["name"]
+        asset = ASSETS.get(name) if name in served else None
+        if asset is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return asset.response(request)
+
+    return asset_route
 
 
 def _css_route(source: Callable[[], Asset]) -> Callable[[Request], Any]:

@@ -40,14 +40,14 @@ class Session:
     def __init__(self, session_id: str, owner: str, worker: Worker | None = None, *,
                  base: str = "", dev: bool = False,
                  loop: asyncio.AbstractEventLoop | None = None, max_pending: int = 10_000,
-                 user: Any = None) -> None:
+                 user: Any = None, assets: set[str] | None = None) -> None:
         """A page of `worker`'s widgets; without one, a page with a private worker of its own
-        (`base`, `dev` and `loop` are the worker's)."""
+        (`base`, `dev`, `loop` and `assets` are the worker's)."""
         self.id = session_id
         self.owner = owner
         self.user = user
         self.worker = worker or Worker(f"numerous-session-{session_id[:6]}", base=base, dev=dev,
-                                       loop=loop or asyncio.get_running_loop())
+                                       loop=loop or asyncio.get_running_loop(), assets=assets)
         self.outbox = Outbox(max_pending)
         self.closed = False
         self.current_seq = 0

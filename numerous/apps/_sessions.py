@@ -60,6 +60,8 @@ class SessionManager:
         self._trim: asyncio.TimerHandle | None = None
         per_minute = limits.max_new_sessions_per_minute
         self._new = AddressRate(per_minute) if per_minute is not None else None
+        self.assets: set[str] = set()
+        """The asset names (widget code) this app's sessions registered: what it serves."""
         self.shared: Worker | None = None
         """The worker of the widgets every page shares, for create_app(share_widgets=True)."""
 
@@ -87,7 +89,7 @@ class SessionManager:
         session_id = secrets.token_urlsafe(24)
         worker = self._shared_worker(base, loop) if shared else None
         session = Session(session_id, owner, worker, base=base, dev=self.dev, loop=loop,
-                          max_pending=self.limits.max_pending, user=user)
+                          max_pending=self.limits.max_pending, user=user, assets=self.assets)
         try:
             built = session.start(builder)
         except RuntimeError as exc:  # "can't start new thread": the machine is full
@@ -105,7 +107,7 @@ class SessionManager:
             if self.shared is not None:
                 self.shared.stop()  # run_app() failed: the next visitor tries again
             self.shared = Worker("numerous-shared-widgets", base=base, dev=self.dev, loop=loop,
-                                 shared=True)
+                                 shared=True, assets=self.assets)
         return self.shared
 
     def get(self, session_id: str, owner: str) -> Session | None:

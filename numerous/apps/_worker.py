@@ -68,12 +68,14 @@ class Worker:
     """The widgets of one page (or of all pages, `shared`) and the thread that runs their code."""
 
     # One per session of an ordinary app: no instance dict, to keep an idle session small.
-    __slots__ = ("_inbox", "_origin", "_thread", "base", "built", "comms", "dev",
+    __slots__ = ("_inbox", "_origin", "_thread", "assets", "base", "built", "comms", "dev",
                  "initial_values", "loop", "pages", "shared", "stopped", "widgets")
 
     def __init__(self, name: str, *, base: str, dev: bool, loop: asyncio.AbstractEventLoop,
-                 shared: bool = False) -> None:
+                 shared: bool = False, assets: set[str] | None = None) -> None:
         self.base = base
+        self.assets = assets if assets is not None else set()
+        """The asset names this app serves: its widgets' code is added as it is published."""
         self.dev = dev
         self.loop = loop
         self.shared = shared
@@ -314,7 +316,8 @@ class Worker:
         for key, kind in (("_esm", "js"), ("_css", "css")):
             value = state.get(key)
             if isinstance(value, str) and value and not is_url(value):
-                state[key] = f"{self.base}/numerous/assets/{ASSETS.register(value, kind)}"
+                name = ASSETS.register(value, kind, self.assets)
+                state[key] = f"{self.base}/numerous/assets/{name}"
         return state
 
     # --- dev mode: values carried across reloads ----------------------------------------------
