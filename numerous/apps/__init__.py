@@ -24,9 +24,10 @@ from ._tasks import (
     task,
 )
 from ._timers import Timer, after, every
+from ._writes import SharedWrites
 from .agent import action
 
 __all__ = ["CachedFunction", "MemoryBackend", "NumerousApp", "RedisBackend", "SecurityPolicy",
-           "SessionLimits", "Task", "TaskCancelled", "TaskPool", "TaskRefused", "Timer", "action",
+           "SessionLimits", "SharedWrites", "Task", "TaskCancelled", "TaskPool", "TaskRefused", "Timer", "action",
            "after", "cache", "combine_apps", "configure_tasks", "create_app", "current_session",
            "current_user", "every", "start_task", "task"]

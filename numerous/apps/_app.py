@@ -32,6 +32,7 @@ from ._limits import BodyLimit
 from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
 from ._security import SecurityHeaders, SecurityPolicy
 from ._session import Builder
+from ._writes import SharedWrites
 from ._sessions import AtCapacity, SessionLimits, TooManyNew
 from ._socket import serve_connection
 from ._templating import TemplateProblem, json_script
@@ -145,7 +146,7 @@ def create_app(
     security: SecurityPolicy | None = None,
     agent_api: bool | None = None,
     restore_state: bool = False,
-    share_widgets: bool = False,
+    share_widgets: bool | SharedWrites = False,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -163,6 +164,9 @@ def create_app(
 
     `share_widgets=True` builds the widgets once and lets every visitor see and drive the
     same ones: a change in one browser shows in all, and callbacks run on one shared thread.
+    Visitors may then not write markup (`<`) into any trait unless the app allows it, with
+    `share_widgets=SharedWrites(markup={"notes": ["value"]})`, which can also name the only
+    traits visitors may set (`writable=`); see docs/deploy.md.
 
     `agent_api` serves the agent API (`{base}/api/agent`, docs/agents.md) through which
     scripts and agents read and set widget values and call `@action`s; None turns it on
@@ -179,7 +183,9 @@ def create_app(
         path_prefix=path_prefix.rstrip("/"), theme_css=theme_css,
         security=security or SecurityPolicy(),
         limits=limits or _limits(session_grace, max_sessions),
-        restore_state=restore_state, share_widgets=share_widgets, login_template=login_template,
+        restore_state=restore_state, share_widgets=bool(share_widgets),
+        shared_writes=share_widgets if isinstance(share_widgets, SharedWrites) else None,
+        login_template=login_template,
         public_routes=_routes_or_none(public_routes),
         protected_routes=_routes_or_none(protected_routes))
     app = NumerousApp(AppRuntime(settings, _builder(app_generator, widgets, caller_file)))

@@ -26,6 +26,7 @@ from ._security import SecurityPolicy
 from ._session import AppError, Builder, Session
 from ._sessions import SessionLimits, SessionManager
 from ._templating import BUILTIN_STATIC_DIR, Templates
+from ._writes import SharedWrites
 
 
 class Identity(NamedTuple):
@@ -63,6 +64,8 @@ class AppSettings:
     limits: SessionLimits = field(default_factory=SessionLimits)
     restore_state: bool = False
     share_widgets: bool = False
+    shared_writes: SharedWrites | None = None
+    """What visitors may write into the shared widgets; None: the default rule (no markup)."""
     login_template: str | None = None
     public_routes: tuple[str, ...] | None = None
     protected_routes: tuple[str, ...] | None = None
@@ -128,7 +131,8 @@ class AppRuntime:
         self.settings = settings
         self.templates = Templates(settings.base_dir, settings.template)
         self.builder = builder
-        self.sessions = SessionManager(settings.limits, dev=settings.dev)
+        self.sessions = SessionManager(settings.limits, dev=settings.dev,
+                                       writes=settings.shared_writes)
         self.extensions: tuple[Extension, ...] = ()
         self.identify: Identify = anonymous
         self.draining = False

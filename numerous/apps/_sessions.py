@@ -16,6 +16,7 @@ from ._capacity import AddressRate, machine_session_cap
 from ._protocol import CloseCode
 from ._session import Builder, Session
 from ._worker import Worker
+from ._writes import SharedWrites
 
 logger = logging.getLogger("numerous.apps")
 
@@ -53,9 +54,12 @@ class TooManyNew(AtCapacity):
 
 
 class SessionManager:
-    def __init__(self, limits: SessionLimits, dev: bool = False) -> None:
+    def __init__(self, limits: SessionLimits, dev: bool = False,
+                 writes: SharedWrites | None = None) -> None:
         self.limits = limits
         self.dev = dev
+        self.writes = writes
+        """What visitors may write into the shared widgets (None: the default rule)."""
         self._sessions: dict[str, Session] = {}
         self._trim: asyncio.TimerHandle | None = None
         per_minute = limits.max_new_sessions_per_minute
@@ -107,7 +111,7 @@ class SessionManager:
             if self.shared is not None:
                 self.shared.stop()  # run_app() failed: the next visitor tries again
             self.shared = Worker("numerous-shared-widgets", base=base, dev=self.dev, loop=loop,
-                                 shared=True, assets=self.assets)
+                                 shared=True, assets=self.assets, writes=self.writes)
         return self.shared
 
     def get(self, session_id: str, owner: str) -> Session | None:

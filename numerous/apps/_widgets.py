@@ -62,10 +62,17 @@ def invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:
 
 
 def _info(trait: Any) -> str:
+    """What a trait accepts, in words, with its bounds: never the refused value."""
     try:
-        return str(trait.info())[:120]
+        text = str(trait.info())[:120]
     except Exception:  # noqa: BLE001 - a trait's description is a courtesy
-        return type(trait).__name__
+        text = type(trait).__name__
+    low, high = getattr(trait, "min", None), getattr(trait, "max", None)
+    if isinstance(low, int | float):
+        text += f", at least {low}"
+    if isinstance(high, int | float):
+        text += f", at most {high}"
+    return text
 
 
 def set_quietly(widget: Widget, name: str, value: Any) -> bool:

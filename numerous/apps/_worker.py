@@ -28,6 +28,7 @@ from ._assets import ASSETS, is_url
 from ._concurrency import resolve
 from ._outbox import Outbox
 from ._protocol import Close, Custom, ErrorCode, ServerMessage, WidgetMessage
+from ._writes import SharedWrites, refusal
 from ._widgets import (
     invalid_value,
     message_handlers,
@@ -69,16 +70,19 @@ class Worker:
 
     # One per session of an ordinary app: no instance dict, to keep an idle session small.
     __slots__ = ("_inbox", "_origin", "_thread", "assets", "base", "built", "comms", "dev",
-                 "initial_values", "loop", "pages", "shared", "stopped", "widgets")
+                 "initial_values", "loop", "pages", "shared", "stopped", "widgets", "writes")
 
     def __init__(self, name: str, *, base: str, dev: bool, loop: asyncio.AbstractEventLoop,
-                 shared: bool = False, assets: set[str] | None = None) -> None:
+                 shared: bool = False, assets: set[str] | None = None,
+                 writes: SharedWrites | None = None) -> None:
         self.base = base
         self.assets = assets if assets is not None else set()
         """The asset names this app serves: its widgets' code is added as it is published."""
         self.dev = dev
         self.loop = loop
         self.shared = shared
+        self.writes = writes if writes is not None or not shared else SharedWrites()
+        """What visitors may write (shared widgets only: a private page writes its own)."""
         self.comms: dict[str, _comm.SessionComm] = {}
         self.widgets: dict[str, Widget] = {}
         self.initial_values: dict[str, dict[str, Any]] = {}
@@ -363,7 +367,14 @@ class Worker:
         if refused:
             names = ", ".join(name[:64] for name in refused[:5])
             return f"these traits cannot be set: {names}{', ...' if len(refused) > 5 else ''}"
-        return _foreign_reference(state, self.comms) or invalid_value(widget, state)
+        key = next((k for k, w in self.widgets.items() if w is widget), None)
+        return (self.shared_refusal(key, state) or _foreign_reference(state, self.comms)
+                or invalid_value(widget, state))
+
+    def shared_refusal(self, key: str | None, state: dict[str, Any]) -> str | None:
+        """Why the app's write policy refuses `state` for the shared widget called `key`
+        (None for a widget run_app() did not return); always None for private widgets."""
+        return refusal(self.writes, key, state) if self.writes is not None else None
 
 
 _REFERENCE = "IPY_MODEL_"
