@@ -100,10 +100,23 @@ async def echo_flood(url: str) -> dict[str, Any]:
             await asyncio.wait_for(ws.send(frame), 10)
             sent += 1
         await asyncio.sleep(5)  # hold the connection without reading
+        held = await _answered_bytes(ws)
         await ws.close()
     except Exception as exc:  # noqa: BLE001
         return {"frames_sent": sent, "stopped": type(exc).__name__, "got": "cut off"}
-    return {"frames_sent": sent, "got": "held answers for 150 MiB of refusals"}
+    got = "nothing" if held < MIB else f"held answers for {held / MIB:.0f} MiB of refusals"
+    return {"frames_sent": sent, "answered_bytes": held, "got": got}
+
+
+async def _answered_bytes(ws: Any) -> int:
+    """What the server answered (and held for the client that did not read), read now."""
+    total = 0
+    while True:
+        try:
+            frame = await asyncio.wait_for(ws.recv(), 2)
+        except Exception:  # noqa: BLE001 - quiet (a timeout) or closed: all is read
+            return total
+        total += len(frame)
 
 
 async def session_flood(url: str) -> dict[str, Any]:

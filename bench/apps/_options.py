@@ -12,9 +12,18 @@ from typing import Any
 
 
 def app_options(create_app: Any) -> dict[str, Any]:
-    """`dev` and, where supported, `session_grace` from NUMEROUS_BENCH_DEV / _GRACE."""
+    """`dev` and, where supported, `session_grace` from NUMEROUS_BENCH_DEV / _GRACE (and no
+    limit on new sessions per address: the load generator is one address)."""
     options: dict[str, Any] = {"dev": os.environ.get("NUMEROUS_BENCH_DEV", "0") == "1"}
     grace = os.environ.get("NUMEROUS_BENCH_GRACE")
-    if grace and "session_grace" in inspect.signature(create_app).parameters:
+    parameters = inspect.signature(create_app).parameters
+    if grace and "session_grace" in parameters:
         options["session_grace"] = float(grace)
+    if "limits" in parameters:
+        # The load benchmark opens thousands of sessions from one address on purpose.
+        from numerous.apps import SessionLimits
+        if "max_new_sessions_per_minute" in SessionLimits.__dataclass_fields__:
+            options.pop("session_grace", None)
+            options["limits"] = SessionLimits(grace=float(grace or 60.0),
+                                              max_new_sessions_per_minute=None)
     return options

@@ -27,13 +27,14 @@ from ._tasks import (
 )
 from ._timers import Timer, after, every
 from ._urlstate import bind_query
+from ._writes import SharedWrites
 from .agent import action
 from .widgets import Upload
 
 __all__ = [
     "CachedFunction", "MemoryBackend", "NumerousApp", "Page", "PageContext", "PageNotFound",
-    "RedisBackend", "SecurityPolicy", "SessionLimits", "Task", "TaskCancelled", "TaskPool",
-    "TaskRefused", "Timer", "Upload", "UploadedFile", "action", "after", "bind_query", "cache",
-    "combine_apps", "configure_tasks", "create_app", "current_page", "current_session",
-    "current_user", "download", "every", "on_upload", "start_task", "task",
+    "RedisBackend", "SecurityPolicy", "SessionLimits", "SharedWrites", "Task", "TaskCancelled",
+    "TaskPool", "TaskRefused", "Timer", "Upload", "UploadedFile", "action", "after",
+    "bind_query", "cache", "combine_apps", "configure_tasks", "create_app", "current_page",
+    "current_session", "current_user", "download", "every", "on_upload", "start_task", "task",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import runpy
@@ -35,7 +36,8 @@ from ._limits import BodyLimit
 from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
 from ._security import SecurityHeaders, SecurityPolicy
 from ._session import Builder
-from ._sessions import AtCapacity, SessionLimits
+from ._writes import SharedWrites
+from ._sessions import AtCapacity, SessionLimits, TooManyNew
 from ._socket import serve_connection
 from ._templating import TemplateProblem, json_script
 from ._urlstate import apply_query
@@ -151,7 +153,7 @@ def create_app(
     security: SecurityPolicy | None = None,
     agent_api: bool | None = None,
     restore_state: bool = False,
-    share_widgets: bool = False,
+    share_widgets: bool | SharedWrites = False,
     pages: list[Page] | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
 ) -> NumerousApp:
@@ -171,6 +173,9 @@ def create_app(
 
     `share_widgets=True` builds the widgets once and lets every visitor see and drive the
     same ones: a change in one browser shows in all, and callbacks run on one shared thread.
+    Visitors may then not write markup (`<`) into any trait unless the app allows it, with
+    `share_widgets=SharedWrites(markup={"notes": ["value"]})`, which can also name the only
+    traits visitors may set (`writable=`); see docs/deploy.md.
 
     `agent_api` serves the agent API (`{base}/api/agent`, docs/agents.md) through which
     scripts and agents read and set widget values and call `@action`s; None turns it on
@@ -190,8 +195,10 @@ def create_app(
         template=template, base_dir=folder, dev=decide_dev(dev), dev_requested=dev,
         path_prefix=path_prefix.rstrip("/"), theme_css=theme_css,
         security=security or SecurityPolicy(),
-        limits=limits or SessionLimits(grace=session_grace, max_sessions=max_sessions),
-        restore_state=restore_state, share_widgets=share_widgets, login_template=login_template,
+        limits=limits or _limits(session_grace, max_sessions),
+        restore_state=restore_state, share_widgets=bool(share_widgets),
+        shared_writes=share_widgets if isinstance(share_widgets, SharedWrites) else None,
+        login_template=login_template,
         public_routes=_routes_or_none(public_routes),
         protected_routes=_routes_or_none(protected_routes), pages=_pages(pages),
         max_upload_bytes=max_upload_bytes)
@@ -211,6 +218,13 @@ def _pages(pages: list[Page] | None) -> tuple[Page, ...]:
         raise ValueError(f"pages need paths of their own (\"/\" is the app's template): "
                          f"{', '.join(sorted(repeated))}")
     return tuple(pages or ())
+
+
+def _limits(grace: float, max_sessions: int | None) -> SessionLimits:
+    """`max_sessions=None` keeps the cap the machine allows (SessionLimits' default)."""
+    if max_sessions is None:
+        return SessionLimits(grace=grace)
+    return SessionLimits(grace=grace, max_sessions=max_sessions)
 
 
 def _routes_or_none(routes: list[str] | None) -> tuple[str, ...] | None:
@@ -238,7 +252,7 @@ def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
         *(Route(page.path, _page_route(runtime, page), methods=["GET"])
           for page in (main, *runtime.settings.pages)),
         Route("/numerous/js/{version}/{name}", _client_route, methods=["GET"]),
-        Route("/numerous/assets/{name}", _asset_route, methods=["GET"]),
+        Route("/numerous/assets/{name}", _asset_route(runtime), methods=["GET"]),
         Route("/numerous/base.css", _css_route(runtime.base_css), methods=["GET"]),
         Route("/numerous/theme.css", _css_route(runtime.theme), methods=["GET"]),
         Route("/favicon.ico", _favicon_route(runtime), methods=["GET"]),
@@ -312,17 +326,22 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
     context = _page_context(request, base, identity.user)
     builder = page_builder(page.builder or runtime.builder, context, after=apply_query)
     try:
-        session, widgets = await runtime.open_session(identity, base, builder)
-        assets = _widget_assets(base, widgets.values())
+        session, widgets = await runtime.open_session(identity, base, builder,
+                                                      _client_address(request))
+        served = runtime.sessions.assets
+        assets = _widget_assets(base, widgets.values(), served)
         # Every widget the client initializes (children, the hidden file channel too): their
         # code is preloaded with the rest instead of fetched after `ready`.
-        preloads = _widget_assets(base, [*widgets.values(), *_session_widgets(session)])
-        classic = _classic_assets(base, session, preloads)
+        preloads = _widget_assets(base, [*widgets.values(), *_session_widgets(session)], served)
+        classic = _classic_assets(base, session, preloads, served)
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, preloads),
             body=_body(runtime, base, session.id, widgets, assets, context, classic),
             context={"base": base, "page": context, "page_url": context.url},
             template=page.template)
+    except TooManyNew:
+        return _error_page(runtime, base, 429, "Please try again shortly",
+                           "Too many new visits from your address; try again in a minute.")
     except AtCapacity:
         return _error_page(runtime, base, 503, "Please try again shortly",
                            "This app has as many visitors as it can serve right now.",
@@ -357,15 +376,30 @@ def _session_widgets(session: Any) -> list[Any]:
     return [widget for widget in found if widget is not None]
 
 
-def _classic_assets(base: str, session: Any, assets: dict[str, list[str]]) -> dict[str, Any]:
+def _classic_assets(base: str, session: Any, assets: dict[str, list[str]],
+                    served: set[str]) -> dict[str, Any]:
     """The page config's `classic` entry; with classic widgets on the page, their bundle is
-    also loaded early (a page of anywidgets alone never loads it)."""
+    also loaded early (a page of anywidgets alone never loads it). The files it names are
+    this app's to serve."""
     widgets = _session_widgets(session)
     config = classic_config(f"{base}/numerous/assets/", widgets)
+    urls = [config["module"], config["style"], *config["libraries"].values()]
+    served.update(url.rsplit("/", 1)[-1] for url in urls)
     if any(is_classic(widget) for widget in widgets):
         assets["js"].append(config["module"])
         assets["css"].append(config["style"])
     return dict(config)
+
+
+def _client_address(request: Request) -> str | None:
+    """The client's IP address (uvicorn has put a trusted proxy's X-Forwarded-For there),
+    for the limit on new sessions per address. An in-process test transport has a name, not
+    an address, and is not limited."""
+    host = request.client.host if request.client is not None else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def _module_urls(session: Any) -> list[str]:
@@ -395,14 +429,14 @@ def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -
     return "\n".join(lines)
 
 
-def _widget_assets(base: str, widgets: Any) -> dict[str, list[str]]:
+def _widget_assets(base: str, widgets: Any, served: set[str]) -> dict[str, list[str]]:
     """The served URLs of the widgets' own modules and stylesheets, each once."""
     assets: dict[str, list[str]] = {"js": [], "css": []}
     for widget in widgets:
         for trait, kind in (("_esm", "js"), ("_css", "css")):
             text = getattr(widget, trait, "")
             if isinstance(text, str) and text and not is_url(text):
-                url = f"{base}/numerous/assets/{ASSETS.register(text, kind)}"
+                url = f"{base}/numerous/assets/{ASSETS.register(text, kind, served)}"
                 if url not in assets[kind]:
                     assets[kind].append(url)
     return assets
@@ -442,6 +476,8 @@ def _error_page(runtime: AppRuntime, base: str, status: int, title: str, message
     headers = dict(_NO_STORE)
     if status == 503:
         headers["Retry-After"] = "5"
+    elif status == 429:
+        headers["Retry-After"] = "30"
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
@@ -452,11 +488,19 @@ async def _client_route(request: Request) -> Response:
     return asset.response(request)
 
 
-async def _asset_route(request: Request) -> Response:
-    asset = ASSETS.get(request.path_params["name"])
-    if asset is None:
-        return Response("not found", status_code=404, media_type="text/plain")
-    return asset.response(request)
+def _asset_route(runtime: AppRuntime) -> Callable[[Request], Any]:
+    """Widget code this app's sessions use: the store is one per process, but under
+    `combine_apps` a public app must not serve a protected app's code."""
+    served = runtime.sessions.assets
+
+    async def asset_route(request: Request) -> Response:
+        name = request.path_params["name"]
+        asset = ASSETS.get(name) if name in served else None
+        if asset is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return asset.response(request)
+
+    return asset_route
 
 
 def _css_route(source: Callable[[], Asset]) -> Callable[[Request], Any]:

@@ -89,31 +89,43 @@ def content_hash(data: bytes) -> str:
 
 
 class AssetStore:
-    """Widget `_esm` and `_css` texts by content hash, shared by every app in the process."""
+    """Widget `_esm` and `_css` texts by content hash, stored once for every app in the
+    process; each app serves only the names its own sessions registered (`into`)."""
 
     def __init__(self) -> None:
         self._by_text: dict[str, str] = {}
         self._assets: dict[str, Asset] = {}
+        self._fonts: dict[str, tuple[str, ...]] = {}
+        """The font files taken out of each stylesheet, served beside it."""
         self._lock = threading.Lock()
 
-    def register(self, text: str, kind: str) -> str:
-        """Store `text` (once) and return its file name, e.g. `3f9a….js`.
+    def register(self, text: str, kind: str, into: set[str] | None = None) -> str:
+        """Store `text` (once) and return its file name, e.g. `3f9a….js`; add the name (and
+        a stylesheet's fonts) to `into`, the names one app serves.
 
         Looking a text up is a dict lookup: Python caches a string's hash on the object, and
         widgets of one class share one string object, so the cost is paid once per class.
         """
         name = self._by_text.get(text)
-        if name is not None and name.endswith(kind):
-            return name
-        body = (self._extract_fonts(text) if kind == "css" else text).encode()
+        if name is None or not name.endswith(kind):
+            name = self._store(text, kind)
+        if into is not None and name not in into:
+            into.add(name)
+            into.update(self._fonts.get(name, ()))
+        return name
+
+    def _store(self, text: str, kind: str) -> str:
+        fonts: list[str] = []
+        body = (self._extract_fonts(text, fonts) if kind == "css" else text).encode()
         name = f"{content_hash(body)}.{kind}"
         with self._lock:
             self._by_text[text] = name
+            self._fonts[name] = tuple(fonts)
             if name not in self._assets:
                 self._assets[name] = Asset(body, _MEDIA_TYPES[kind], f'"{name}"')
         return name
 
-    def _extract_fonts(self, css: str) -> str:
+    def _extract_fonts(self, css: str, fonts: list[str]) -> str:
         """Move fonts embedded as data URLs into files of their own next to the stylesheet.
 
         numerous-widgets embeds 20 KaTeX faces three times over (woff2, woff, ttf): 1.4 MB of
@@ -132,6 +144,7 @@ class AssetStore:
             name = f"{content_hash(font)}.{extension}"
             with self._lock:
                 self._assets.setdefault(name, Asset(font, match.group(2).lower(), f'"{name}"'))
+            fonts.append(name)
             return f'url("{name}")'  # relative: fonts are served beside the stylesheet
 
         return _DATA_URL.sub(extract, css)

@@ -137,6 +137,8 @@ class CloseCode:
     SESSION_UNKNOWN = 4404
     TOO_SLOW = 4408
     REPLACED = 4409
+    TOO_MUCH = 4413
+    """The connection sent more than its session's inbox holds; the session lives on."""
     GOING_AWAY = 1001
 
 

@@ -27,6 +27,7 @@ from ._security import SecurityPolicy
 from ._session import AppError, Builder, Session
 from ._sessions import SessionLimits, SessionManager
 from ._templating import BUILTIN_STATIC_DIR, Templates
+from ._writes import SharedWrites
 
 
 class Identity(NamedTuple):
@@ -64,6 +65,8 @@ class AppSettings:
     limits: SessionLimits = field(default_factory=SessionLimits)
     restore_state: bool = False
     share_widgets: bool = False
+    shared_writes: SharedWrites | None = None
+    """What visitors may write into the shared widgets; None: the default rule (no markup)."""
     login_template: str | None = None
     public_routes: tuple[str, ...] | None = None
     protected_routes: tuple[str, ...] | None = None
@@ -136,7 +139,8 @@ class AppRuntime:
         self.settings = settings
         self.templates = Templates(settings.base_dir, settings.template)
         self.builder = builder
-        self.sessions = SessionManager(settings.limits, dev=settings.dev)
+        self.sessions = SessionManager(settings.limits, dev=settings.dev,
+                                       writes=settings.shared_writes)
         self.extensions: tuple[Extension, ...] = ()
         self.identify: Identify = anonymous
         self.draining = False
@@ -184,20 +188,23 @@ class AppRuntime:
     def stylesheets(self) -> list[str]:
         return [path for extension in self.extensions for path in extension.stylesheets]
 
-    async def open_session(self, identity: Identity, base: str, builder: Builder | None = None
+    async def open_session(self, identity: Identity, base: str, builder: Builder | None = None,
+                           address: str | None = None
                            ) -> tuple[Session, dict[str, Any]]:
         """Open a session for `identity` and wait until run_app() has built its widgets.
 
         The one way a session is opened (page loads, the agent API, and so the test driver):
         shared or private widgets and `restore_state` as the app says, values carried over a
-        dev-mode reload put back. `builder` is the page's (default: the app's run_app()).
-        Raises `AtCapacity` when the app is full and `AppError` when run_app() fails; the
-        session is closed again then.
+        dev-mode reload put back. `builder` is the page's (default: the app's run_app());
+        `address` (the client's) counts against its new sessions a minute. Raises
+        `AtCapacity` when the app is full (`TooManyNew` past the address's limit) and
+        `AppError` when run_app() fails; the session is closed again then.
         """
         build = self._with_setup(builder or self.builder)
         session, built = self.sessions.create(build, owner=identity.owner, base=base,
                                               user=identity.user,
-                                              shared=self.settings.share_widgets)
+                                              shared=self.settings.share_widgets,
+                                              address=address)
         session.restorable = self.settings.restore_state
         try:
             widgets = await built

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from ipywidgets import Widget
@@ -28,6 +29,10 @@ logger = logging.getLogger("numerous.apps")
 
 T = TypeVar("T")
 
+MAX_ERROR_TEXT = 300
+"""An error's message is short and never carries what the browser sent (a refused value may
+be megabytes, and a client that never reads would have the server hold every echo)."""
+
 
 class Session:
     """One page of the app, and the worker whose widgets it shows."""
@@ -35,14 +40,14 @@ class Session:
     def __init__(self, session_id: str, owner: str, worker: Worker | None = None, *,
                  base: str = "", dev: bool = False,
                  loop: asyncio.AbstractEventLoop | None = None, max_pending: int = 10_000,
-                 user: Any = None) -> None:
+                 user: Any = None, assets: set[str] | None = None) -> None:
         """A page of `worker`'s widgets; without one, a page with a private worker of its own
-        (`base`, `dev` and `loop` are the worker's)."""
+        (`base`, `dev`, `loop` and `assets` are the worker's)."""
         self.id = session_id
         self.owner = owner
         self.user = user
         self.worker = worker or Worker(f"numerous-session-{session_id[:6]}", base=base, dev=dev,
-                                       loop=loop or asyncio.get_running_loop())
+                                       loop=loop or asyncio.get_running_loop(), assets=assets)
         self.outbox = Outbox(max_pending)
         self.closed = False
         self.current_seq = 0
@@ -52,6 +57,8 @@ class Session:
         self.restorable = False
         """restore_state apps: the first connection may offer values back (see restore_values)."""
         self.joined = False
+        self.inbound = 0
+        """Bytes of this page's frames posted to the worker and not yet handled."""
         self.on_end: Callable[[Session, str], None] | None = None
         """Set by the session manager: how `end()` removes the session from it."""
         self._on_close: list[Callable[[], object]] | None = None
@@ -157,8 +164,9 @@ class Session:
             return worker.submit_call(fn)  # a private worker always works for this page
         return worker.submit_call(lambda: worker.on_behalf_of(self, fn))
 
-    def post(self, message: WidgetMessage | Sync) -> None:
-        """Hand a validated message from the browser to the worker thread, in order.
+    def post(self, message: WidgetMessage | Sync, size: int = 0) -> None:
+        """Hand a validated message from the browser to the worker thread, in order; `size`
+        (its frame's bytes) counts in `inbound` until the worker has handled it.
 
         A `sync` is answered from there, so its `synced` follows whatever the frames before
         it caused."""
@@ -166,12 +174,19 @@ class Session:
             answer = Synced(type="synced", token=message["token"])
             self.worker.submit(lambda: self.outbox.put(answer))
             return
-        self.worker.submit(lambda: self.worker.handle(self, message))
+        self.inbound += size
+        self.worker.submit(partial(self._handle, message, size))
+
+    def _handle(self, message: WidgetMessage, size: int) -> None:
+        try:
+            self.worker.handle(self, message)
+        finally:
+            self.inbound -= size  # one int store under the GIL: the loop only reads it
 
     def send_error(self, code: ErrorCode, message: str, model_id: str | None = None,
                    detail: str | None = None) -> None:
         """Tell this page about a problem with what it sent (or a failed callback)."""
-        error = Error(type="error", code=code, message=message)
+        error = Error(type="error", code=code, message=message[:MAX_ERROR_TEXT])
         if model_id is not None:
             error["id"] = model_id[:64]
         if detail:
@@ -200,6 +215,11 @@ class Session:
     def restore_values(self, values: dict[str, dict[str, Any]]) -> None:
         """Put carried values back without firing callbacks (worker thread)."""
         self.worker.restore_values(values)
+
+    def offered_values(self, values: dict[str, dict[str, Any]]) -> None:
+        """Put back values this page's browser offers, each checked as its updates are
+        (worker thread, on behalf of this page)."""
+        self.worker.offered_values(values)
 
 
 def _follow(built: asyncio.Future[T], loop: asyncio.AbstractEventLoop) -> asyncio.Future[T]:

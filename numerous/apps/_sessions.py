@@ -9,12 +9,14 @@ import gc
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ._capacity import AddressRate, machine_session_cap
 from ._protocol import CloseCode
 from ._session import Builder, Session
 from ._worker import Worker
+from ._writes import SharedWrites
 
 logger = logging.getLogger("numerous.apps")
 
@@ -23,26 +25,47 @@ logger = logging.getLogger("numerous.apps")
 class SessionLimits:
     grace: float = 60.0
     """Seconds a session lives on without a connection (also before its first one)."""
-    max_sessions: int | None = None
-    """Live sessions at most; further visitors get a 'try again' page. None: no cap."""
+    max_sessions: int | None = field(default_factory=machine_session_cap)
+    """Live sessions at most; further visitors get a 'try again' page. By default what the
+    machine's thread limit and available memory allow (`machine_session_cap`); None: no cap."""
+    max_new_sessions_per_minute: int | None = 120
+    """New sessions one client address may open a minute (page loads); further ones get a
+    429 'try again' page. None: no limit."""
     max_pending: int = 10_000
     """Messages that cannot be coalesced waiting for one client before it is dropped."""
-    max_message_bytes: int = 8 * 1024 * 1024
-    """Largest frame accepted from a browser."""
+    max_message_bytes: int = 1024 * 1024
+    """Largest frame accepted from a browser (refused before it is parsed)."""
     max_frames_per_second: float = 200.0
     """Sustained inbound frames per second per connection (bursts of twice that pass)."""
+    max_inbox_bytes: int = 16 * 1024 * 1024
+    """Bytes of a session's frames accepted but not yet handled by its worker; a connection
+    that sends past it is closed (4413), its session lives on."""
+    max_bytes_per_second: float = 1024 * 1024
+    """Sustained inbound bytes per second per connection (bursts of twice that pass): what a
+    connection may make the server parse, whatever the size of its frames."""
 
 
 class AtCapacity(Exception):
-    """The cap on live sessions is reached."""
+    """The cap on live sessions is reached (or the machine can start no more threads)."""
+
+
+class TooManyNew(AtCapacity):
+    """One address has opened as many new sessions as it may this minute."""
 
 
 class SessionManager:
-    def __init__(self, limits: SessionLimits, dev: bool = False) -> None:
+    def __init__(self, limits: SessionLimits, dev: bool = False,
+                 writes: SharedWrites | None = None) -> None:
         self.limits = limits
         self.dev = dev
+        self.writes = writes
+        """What visitors may write into the shared widgets (None: the default rule)."""
         self._sessions: dict[str, Session] = {}
         self._trim: asyncio.TimerHandle | None = None
+        per_minute = limits.max_new_sessions_per_minute
+        self._new = AddressRate(per_minute) if per_minute is not None else None
+        self.assets: set[str] = set()
+        """The asset names (widget code) this app's sessions registered: what it serves."""
         self.shared: Worker | None = None
         """The worker of the widgets every page shares, for create_app(share_widgets=True)."""
 
@@ -53,22 +76,33 @@ class SessionManager:
         return iter(list(self._sessions.values()))
 
     def create(self, builder: Builder, *, owner: str, base: str, user: Any = None,
-               shared: bool = False) -> tuple[Session, asyncio.Future[Any]]:
+               shared: bool = False, address: str | None = None
+               ) -> tuple[Session, asyncio.Future[Any]]:
         """Open a session and start building its widgets on its worker's thread.
 
         The session gets a worker of its own or, with `shared`, joins the app's one worker of
-        shared widgets (built on first use)."""
+        shared widgets (built on first use). `address` is the client's, for the limit on new
+        sessions per address. Raises `AtCapacity` (`TooManyNew`) and leaves nothing behind
+        when the session cannot be opened."""
         cap = self.limits.max_sessions
         if cap is not None and len(self._sessions) >= cap:
             raise AtCapacity
+        if address is not None and self._new is not None and not self._new.allow(address):
+            raise TooManyNew
         loop = asyncio.get_running_loop()
         session_id = secrets.token_urlsafe(24)
         worker = self._shared_worker(base, loop) if shared else None
         session = Session(session_id, owner, worker, base=base, dev=self.dev, loop=loop,
-                          max_pending=self.limits.max_pending, user=user)
+                          max_pending=self.limits.max_pending, user=user, assets=self.assets)
+        try:
+            built = session.start(builder)
+        except RuntimeError as exc:  # "can't start new thread": the machine is full
+            logger.warning("could not start a session's thread (%s); turning the visitor away",
+                           exc)
+            session.close()
+            raise AtCapacity from exc
         self._sessions[session.id] = session
         session.on_end = self.close
-        built = session.start(builder)
         self.detached(session)
         return session, built
 
@@ -77,7 +111,7 @@ class SessionManager:
             if self.shared is not None:
                 self.shared.stop()  # run_app() failed: the next visitor tries again
             self.shared = Worker("numerous-shared-widgets", base=base, dev=self.dev, loop=loop,
-                                 shared=True)
+                                 shared=True, assets=self.assets, writes=self.writes)
         return self.shared
 
     def get(self, session_id: str, owner: str) -> Session | None:

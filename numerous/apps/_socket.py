@@ -109,7 +109,7 @@ async def _restore(session: Session, hello: Hello) -> None:
     first, session.joined = not session.joined, True
     values = hello.get("restore")
     if values and first and session.restorable:
-        await session.call(lambda: session.restore_values(values))
+        await session.call(lambda: session.offered_values(values))
 
 
 async def _lost(conn: Connection, reason: str, code: int) -> None:
@@ -152,40 +152,61 @@ async def _drain(conn: Connection, session: Session, wake: MemoryObjectReceiveSt
             return
 
 
-class _RateLimit:
-    """A token bucket: `rate` frames a second, bursts up to twice that."""
+class _Bucket:
+    """A token bucket: `rate` tokens a second, bursts up to twice that."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self.capacity = max(1.0, 2 * rate)
         self.tokens = self.capacity
         self.stamp = time.monotonic()
-        self.warned = False
 
-    def allow(self) -> bool:
+    def has(self, cost: float) -> bool:
         now = time.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            self.warned = False
-            return True
-        return False
+        return self.tokens >= min(cost, self.capacity)
+
+    def take(self, cost: float) -> None:
+        self.tokens -= min(cost, self.capacity)
+
+
+class _RateLimit:
+    """What one connection may send: frames a second, and bytes a second (a few big frames
+    cost the server as much parsing as many small ones). A refused frame costs nothing."""
+
+    def __init__(self, limits: SessionLimits) -> None:
+        self.frames = _Bucket(limits.max_frames_per_second)
+        self.bytes = _Bucket(limits.max_bytes_per_second)
+        self.warned = False
+
+    def allow(self, frame: Frame) -> bool:
+        size = _size(frame)
+        if not (self.frames.has(1) and self.bytes.has(size)):
+            return False
+        self.frames.take(1)
+        self.bytes.take(size)
+        self.warned = False
+        return True
 
 
 async def _receive_loop(conn: Connection, session: Session, limits: SessionLimits) -> None:
-    bucket = _RateLimit(limits.max_frames_per_second)
+    bucket = _RateLimit(limits)
     while True:
         try:
             frame = await conn.receive()
         except Disconnected:
             return
-        if not bucket.allow() and not _may_be_sync(frame):
+        if not bucket.allow(frame) and not _may_be_sync(frame):
             if not bucket.warned:
                 bucket.warned = True
                 session.send_error("rate_limited", "too many messages; some were dropped")
             continue
-        _accept(frame, session, limits)
+        if not _accept(frame, session, limits):
+            logger.warning("session %s: a connection sent more than its inbox holds; closing it",
+                           session.id[:6])
+            await conn.close(CloseCode.TOO_MUCH, "too much sent at once; reconnect")
+            return
 
 
 def _may_be_sync(frame: Frame) -> bool:
@@ -195,19 +216,24 @@ def _may_be_sync(frame: Frame) -> bool:
     return isinstance(frame, str) and len(frame) <= 64 and '"sync"' in frame
 
 
-def _accept(frame: Frame, session: Session, limits: SessionLimits) -> None:
-    if _size(frame) > limits.max_message_bytes:
+def _accept(frame: Frame, session: Session, limits: SessionLimits) -> bool:
+    """Check one frame and post it to the worker; False when the session's inbox is full."""
+    size = _size(frame)
+    if size > limits.max_message_bytes:
         session.send_error("too_large", f"messages are limited to {limits.max_message_bytes} bytes")
-        return
+        return True
+    if session.inbound + size > limits.max_inbox_bytes:
+        return False
     try:
         message = parse_client_message(*decode(frame))
     except ProtocolError as exc:
         session.send_error(exc.code, str(exc))
-        return
+        return True
     if message["type"] != "sync" and message["id"] not in session.comms:
         session.send_error("unknown_widget", "no such widget in this session", message["id"][:64])
-        return
-    session.post(message)
+        return True
+    session.post(message, size)
+    return True
 
 
 def _size(frame: Frame) -> int:

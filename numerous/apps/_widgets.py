@@ -13,7 +13,6 @@ from typing import Any
 
 from ipywidgets import Widget
 from ipywidgets.widgets.widget import _instances, _put_buffers
-from traitlets import TraitError
 
 MessageHandler = Callable[[Widget, Any, list[Any]], object]
 
@@ -75,11 +74,24 @@ def invalid_value(widget: Widget, state: dict[str, Any]) -> str | None:
     for name, value in state.items():
         try:
             validated(widget, name, value)
-        except TraitError as exc:
-            return str(exc)
-        except Exception as exc:  # noqa: BLE001 - a converter failing is a refused value too
-            return f"{name}: {type(exc).__name__}: {exc}"
+        except Exception:  # noqa: BLE001 - a converter failing is a refused value too
+            # Named, never echoed: traitlets' own message repeats the whole value.
+            return f"{name}: not a valid value (expected {_info(widget.traits()[name])})"
     return None
+
+
+def _info(trait: Any) -> str:
+    """What a trait accepts, in words, with its bounds: never the refused value."""
+    try:
+        text = str(trait.info())[:120]
+    except Exception:  # noqa: BLE001 - a trait's description is a courtesy
+        text = type(trait).__name__
+    low, high = getattr(trait, "min", None), getattr(trait, "max", None)
+    if isinstance(low, int | float):
+        text += f", at least {low}"
+    if isinstance(high, int | float):
+        text += f", at most {high}"
+    return text
 
 
 def set_quietly(widget: Widget, name: str, value: Any) -> bool:

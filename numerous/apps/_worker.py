@@ -28,6 +28,7 @@ from ._assets import ASSETS, is_url
 from ._concurrency import resolve
 from ._outbox import Outbox
 from ._protocol import Close, Custom, ErrorCode, ServerMessage, WidgetMessage
+from ._writes import SharedWrites, refusal
 from ._widgets import (
     invalid_value,
     message_handlers,
@@ -69,15 +70,20 @@ class Worker:
     """The widgets of one page (or of all pages, `shared`) and the thread that runs their code."""
 
     # One per session of an ordinary app: no instance dict, to keep an idle session small.
-    __slots__ = ("_inbox", "_origin", "_thread", "base", "built", "comms", "dev",
-                 "initial_values", "loop", "pages", "shared", "stopped", "widgets")
+    __slots__ = ("_inbox", "_origin", "_thread", "assets", "base", "built", "comms", "dev",
+                 "initial_values", "loop", "pages", "shared", "stopped", "widgets", "writes")
 
     def __init__(self, name: str, *, base: str, dev: bool, loop: asyncio.AbstractEventLoop,
-                 shared: bool = False) -> None:
+                 shared: bool = False, assets: set[str] | None = None,
+                 writes: SharedWrites | None = None) -> None:
         self.base = base
+        self.assets = assets if assets is not None else set()
+        """The asset names this app serves: its widgets' code is added as it is published."""
         self.dev = dev
         self.loop = loop
         self.shared = shared
+        self.writes = writes if writes is not None or not shared else SharedWrites()
+        """What visitors may write (shared widgets only: a private page writes its own)."""
         self.comms: dict[str, _comm.SessionComm] = {}
         self.widgets: dict[str, Widget] = {}
         self.initial_values: dict[str, dict[str, Any]] = {}
@@ -241,15 +247,12 @@ class Worker:
         # Names that are no trait at all are dropped, as ipywidgets' own set_state drops them
         # (Plotly's front end sends `_js2py_widget_layoutDelta`, which its Python side lacks).
         state = {name: value for name, value in state.items() if widget.has_trait(name)}
-        refused = [name for name in state if not settable_from_browser(widget, name)]
-        if refused:
-            self.send_error("invalid_value", f"these traits cannot be set: {', '.join(refused)}",
-                            model_id)
-            return
-        problem = _foreign_reference(state, self.comms) or invalid_value(widget, state)
+        problem = self._refusal(widget, state)
         if problem is not None:
             self.send_error("invalid_value", problem, model_id)
-            widget.send_state(list(state))  # put the browser back on the server's value
+            names = [name for name in state if settable_from_browser(widget, name)]
+            if names:
+                widget.send_state(names)  # put the browser back on the server's value
             return
         # Validated: whatever fails from here on is the app's code (observers, callbacks).
         self._run_callback(lambda: widget.set_state(state))
@@ -321,7 +324,8 @@ class Worker:
         for key, kind in (("_esm", "js"), ("_css", "css")):
             value = state.get(key)
             if isinstance(value, str) and value and not is_url(value):
-                state[key] = f"{self.base}/numerous/assets/{ASSETS.register(value, kind)}"
+                name = ASSETS.register(value, kind, self.assets)
+                state[key] = f"{self.base}/numerous/assets/{name}"
         return state
 
     # --- dev mode: values carried across reloads ----------------------------------------------
@@ -348,6 +352,33 @@ class Worker:
             for name, value in traits.items():
                 if not name.startswith("_") and name in widget.keys:
                     set_quietly(widget, name, value)
+
+    def offered_values(self, values: dict[str, dict[str, Any]]) -> None:
+        """Put back values a browser offers (restore_state) without firing callbacks, each
+        checked as an update from that browser would be; a refused value is left out."""
+        for key, traits in values.items():
+            widget = self.widgets.get(key)
+            if widget is None or not isinstance(traits, dict):
+                continue
+            for name, value in traits.items():
+                if self._refusal(widget, {name: value}) is None:
+                    set_quietly(widget, name, value)
+
+    def _refusal(self, widget: Widget, state: dict[str, Any]) -> str | None:
+        """Why a browser may not write `state` into `widget`, or None: the one check of
+        updates and offered values."""
+        refused = [name for name in state if not settable_from_browser(widget, name)]
+        if refused:
+            names = ", ".join(name[:64] for name in refused[:5])
+            return f"these traits cannot be set: {names}{', ...' if len(refused) > 5 else ''}"
+        key = next((k for k, w in self.widgets.items() if w is widget), None)
+        return (self.shared_refusal(key, state) or _foreign_reference(state, self.comms)
+                or invalid_value(widget, state))
+
+    def shared_refusal(self, key: str | None, state: dict[str, Any]) -> str | None:
+        """Why the app's write policy refuses `state` for the shared widget called `key`
+        (None for a widget run_app() did not return); always None for private widgets."""
+        return refusal(self.writes, key, state) if self.writes is not None else None
 
 
 _REFERENCE = "IPY_MODEL_"

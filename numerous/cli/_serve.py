@@ -56,13 +56,22 @@ def server_config(app: Any, host: str, port: int, *, allowed_hosts: list[str] | 
     idles `timeout_keep_alive` seconds between requests. No `server` header says what serves.
     Per-message deflate is off unless asked for: frames are small JSON diffs, and each
     compressed connection keeps about 49 KiB of zlib state (a third of an idle session).
+    A WebSocket frame over twice the app's `max_message_bytes` is refused from its header,
+    before its payload is read (1009); up to that, the app answers `too_large` itself.
     """
     options.setdefault("ws_per_message_deflate", False)
+    options.setdefault("ws_max_size", _frame_ceiling(app))
     options.setdefault("timeout_keep_alive", TIMEOUT_KEEP_ALIVE)
     options.setdefault("server_header", False)
     guarded = HostCheck(app, default_allowed_hosts(host, allowed_hosts or []))
     return uvicorn.Config(guarded, host=host, port=port, http=header_deadline(timeout_headers),
                           **options)
+
+
+def _frame_ceiling(app: Any) -> int:
+    """Twice the largest frame any app in `app` accepts (uvicorn's 16 MiB without one)."""
+    sizes = [runtime.settings.limits.max_message_bytes for runtime in runtimes(app)]
+    return 2 * max(sizes) if sizes else 16 * 1024 * 1024
 
 
 class GracefulServer(uvicorn.Server):

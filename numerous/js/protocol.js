@@ -27,6 +27,7 @@ export const CLOSE_CODE = Object.freeze({
   SESSION_UNKNOWN: 4404,
   TOO_SLOW: 4408,
   REPLACED: 4409,
+  TOO_MUCH: 4413,
   GOING_AWAY: 1001,
 });
 

@@ -28,8 +28,8 @@ def _session_aware_comms() -> None:
 async def make_manager() -> AsyncIterator[Callable[..., SessionManager]]:
     managers: list[SessionManager] = []
 
-    def make(dev: bool = False, **limits: Any) -> SessionManager:
-        manager = SessionManager(SessionLimits(**limits), dev=dev)
+    def make(dev: bool = False, writes: Any = None, **limits: Any) -> SessionManager:
+        manager = SessionManager(SessionLimits(**limits), dev=dev, writes=writes)
         managers.append(manager)
         return manager
 

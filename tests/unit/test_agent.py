@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from numerous.apps import SharedWrites
 from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps.agent import _access
 from numerous.apps._runtime import serving_mode
@@ -89,6 +90,18 @@ def test_an_agent_session_of_a_shared_widgets_app_drives_the_shared_widgets(
     assert answer.status_code == 200, answer.text
     seen = client.get(f"{API}/sessions/{page_session}/widgets/counter/traits/value")
     assert seen.json()["value"] == 41
+
+
+@pytest.mark.parametrize(("share", "planted"), [
+    (True, False), (SharedWrites(markup={"counter": ["label"]}), True)])
+def test_an_agent_writes_into_shared_widgets_under_the_apps_write_policy(
+        tmp_path: Path, served: Any, share: Any, planted: bool) -> None:
+    app = make_app(tmp_path, share_widgets=share)
+    client = served(app)
+    session = open_session(client)["session"]
+    answer = client.put(trait_url(session, "label"), json={"value": "<b>everyone</b>"})
+    assert answer.status_code == (200 if planted else 422), answer.text
+    assert (live_session(app, session).widgets["counter"].label == "<b>everyone</b>") is planted
 
 
 def test_the_api_has_its_own_openapi_schema(tmp_path: Path, served: Any) -> None:
@@ -256,7 +269,7 @@ def test_a_refused_value_is_a_422_with_the_traits_message(tmp_path: Path, served
     client = served(app)
     session = open_session(client)["session"]
     client.put(trait_url(session), json={"value": 5})
-    for bad, words in [(500, "should not be greater than 100"), ("many", "expected an int"),
+    for bad, words in [(500, "at most 100"), ("many", "expected an int"),
                        (None, "expected an int")]:
         response = client.put(trait_url(session), json={"value": bad})
         assert response.status_code == 422, bad
@@ -264,7 +277,8 @@ def test_a_refused_value_is_a_422_with_the_traits_message(tmp_path: Path, served
         assert words in detail(response)["message"]
         assert detail(response)["value"] == 5, "the answer carries the unchanged value"
     response = client.put(trait_url(session, "mode"), json={"value": "sideways"})
-    assert response.status_code == 422 and "sideways" in detail(response)["message"]
+    assert response.status_code == 422 and "mode" in detail(response)["message"]
+    assert "sideways" not in detail(response)["message"], "a refused value is never echoed"
     response = client.put(trait_url(session, "version"), json={"value": "2.0"})
     assert response.status_code == 422 and "read-only" in detail(response)["message"]
     assert live_session(app, session).widgets["counter"].value == 5
@@ -370,7 +384,7 @@ def test_a_failing_action_is_a_500_and_the_session_goes_on(tmp_path: Path, serve
 
 
 def test_an_action_result_json_cannot_carry_is_a_500(tmp_path: Path, served: Any) -> None:
-    from numerous.apps import action
+    from numerous.apps import SharedWrites, action
 
     from ._agent_support import Counter
 

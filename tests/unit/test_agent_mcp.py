@@ -96,7 +96,7 @@ def test_refusals_are_tool_errors_with_the_same_details(tmp_path: Path, served: 
     session = mcp.tool("open_session")[1]["session"]
     failed, error = mcp.tool("set_trait", session=session, widget="counter", trait="value",
                              value=1000)
-    assert failed and error["error"] == "invalid_value" and "greater than 100" in error["message"]
+    assert failed and error["error"] == "invalid_value" and "at most 100" in error["message"]
     failed, error = mcp.tool("set_trait", session=session, widget="counter", trait="_secret",
                              value="x")
     assert failed and error["error"] == "unknown_trait"

@@ -7,6 +7,7 @@ import logging
 import re
 import runpy
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +286,36 @@ def test_at_capacity_visitors_get_503_with_retry_after(tmp_path: Path, served: A
 
     (session,) = list(app.numerous.sessions)
     app.numerous.sessions.close(session)
+    assert client.get("/").status_code == 200
+
+
+def test_too_many_new_sessions_from_one_address_get_429(tmp_path: Path, served: Any) -> None:
+    client = served(make_app(tmp_path, limits=SessionLimits(max_new_sessions_per_minute=1)),
+                    client=("203.0.113.9", 50_000))
+    assert client.get("/").status_code == 200
+    response = client.get("/")
+    assert response.status_code == 429
+    assert response.headers["retry-after"]
+    assert "try again" in response.text.lower()
+
+
+def test_a_session_whose_thread_cannot_start_gets_a_503_and_leaves_nothing(
+        tmp_path: Path, served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(tmp_path)
+    client = served(app)
+
+    start = threading.Thread.start
+
+    def refuse(self: threading.Thread) -> None:
+        if self.name.startswith("numerous-session"):
+            raise RuntimeError("can't start new thread")
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    response = client.get("/")
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert len(app.numerous.sessions) == 0
     assert client.get("/").status_code == 200
 
 

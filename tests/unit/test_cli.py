@@ -13,12 +13,15 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from numerous.apps import SessionLimits
 from numerous.cli import bootstrap as bootstrap_module
 from numerous.cli import main as main_module
 from numerous.cli.bootstrap import bootstrap
+from numerous.cli._serve import server_config
 from numerous.cli.main import cli
 
 from ._agent_support import TestClient
+from ._support import make_app
 
 BIN = Path(sys.executable).parent
 
@@ -331,3 +334,11 @@ def test_the_oidc_bootstrap_apps_own_tests_pass(tmp_path: Path) -> None:
                             check=False, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+
+
+def test_the_server_refuses_frames_far_over_the_apps_limit_before_reading_them(
+        tmp_path: Path) -> None:
+    """A frame up to twice `max_message_bytes` gets a `too_large` answer; a bigger one is
+    refused by uvicorn from its header (1009), before its payload is read or decoded."""
+    app = make_app(tmp_path, limits=SessionLimits(max_message_bytes=300_000))
+    assert server_config(app, "127.0.0.1", 8000).ws_max_size == 600_000

@@ -3,10 +3,12 @@ provider, and public apps, keep theirs."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
 from numerous.apps import combine_apps
+from numerous.apps._assets import ASSETS
 from numerous.apps.auth.providers.env_auth import EnvAuthProvider
 
 from ._support import TestClient, make_app
@@ -93,3 +95,16 @@ def test_public_and_protected_apps_side_by_side(tmp_path: Path) -> None:
     with TestClient(main, base_url="http://127.0.0.1") as client:
         assert client.get("/public/").status_code == 200
         assert client.get("/admin/", headers=PAGE, follow_redirects=False).status_code in (302, 303, 307)
+
+
+def test_an_apps_widget_code_is_served_only_under_its_own_prefix(tmp_path: Path) -> None:
+    """One asset store serves the process; each app's route serves what its sessions use."""
+    main = combine_apps({"/public": make_app(tmp_path / "p"),
+                         "/admin": make_app(tmp_path / "a", auth_provider=provider())})
+    secret = ASSETS.register("export default { render() {} } // only for the admin app", "js")
+    with TestClient(main, base_url="http://127.0.0.1") as client:
+        page = client.get("/public/").text
+        own = re.findall(r"/public/numerous/assets/([0-9a-f]+\.(?:js|css))", page)
+        assert own and all(client.get(f"/public/numerous/assets/{name}").status_code == 200
+                           for name in own)
+        assert client.get(f"/public/numerous/assets/{secret}").status_code == 404

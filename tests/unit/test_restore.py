@@ -8,6 +8,7 @@ from typing import Any
 import anywidget
 import pytest
 import traitlets
+from ipywidgets import Widget, widget_serialization
 
 from numerous.apps import _comm
 from numerous.apps._connection import memory_pair
@@ -81,6 +82,27 @@ async def test_a_malformed_offer_is_ignored() -> None:
     try:
         state = (await _snapshot(manager, session.id, ["not", "a", "dict"]))["f"]
         assert state["value"] == ""
+    finally:
+        for closed in manager.close_all():
+            await asyncio.to_thread(closed.join, 5)
+
+
+class Holder(anywidget.AnyWidget):
+    _esm = "export default { render() {} }"
+    child = traitlets.Instance(Widget, allow_none=True).tag(sync=True, **widget_serialization)
+
+
+async def test_an_offer_may_not_name_another_sessions_widget() -> None:
+    manager = SessionManager(SessionLimits())
+    other, other_built = manager.create(lambda: {"f": Field()}, owner="x" * 32, base="")
+    foreign = (await other_built)["f"]
+    session, built = manager.create(lambda: {"h": Holder()}, owner=OWNER, base="")
+    holder = (await built)["h"]
+    session.restorable = True
+    try:
+        offer = {"h": {"child": f"IPY_MODEL_{foreign.model_id}"}}
+        await _snapshot(manager, session.id, offer)
+        assert holder.child is None  # the update path refuses the same value
     finally:
         for closed in manager.close_all():
             await asyncio.to_thread(closed.join, 5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import threading
 import weakref
 from typing import Any
 
@@ -12,7 +13,13 @@ import anywidget
 import pytest
 import traitlets
 
-from numerous.apps._sessions import AtCapacity, SessionLimits, SessionManager
+from numerous.apps._sessions import (
+    AtCapacity,
+    SessionLimits,
+    SessionManager,
+    TooManyNew,
+    machine_session_cap,
+)
 
 from ._support import OWNER, async_wait_until, join
 
@@ -152,3 +159,41 @@ async def test_a_closed_session_is_not_kept_alive_by_the_manager() -> None:
     del session, built
     gc.collect()
     assert ref() is None, [type(r).__name__ for r in gc.get_referrers(ref())]
+
+
+async def test_a_session_whose_thread_cannot_start_is_not_left_behind(
+        make_manager: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    manager = make_manager()
+
+    start = threading.Thread.start
+
+    def refuse(self: threading.Thread) -> None:
+        if self.name.startswith("numerous-session"):
+            raise RuntimeError("can't start new thread")
+        start(self)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refuse)
+        with pytest.raises(AtCapacity):
+            manager.create(run_app, owner=OWNER, base="")
+    assert len(manager) == 0
+    session, built = manager.create(run_app, owner=OWNER, base="")
+    await built
+    assert len(manager) == 1
+
+
+def test_the_default_cap_follows_the_machine() -> None:
+    assert SessionLimits().max_sessions == machine_session_cap()
+    assert machine_session_cap(threads=1_000, memory=None) < 1_000  # room for other threads
+    assert machine_session_cap(threads=None, memory=64 * 1024 * 1024) < 64
+    assert machine_session_cap(threads=None, memory=None) >= 1_000
+
+
+async def test_new_sessions_per_address_are_limited(make_manager: Any) -> None:
+    manager = make_manager(max_new_sessions_per_minute=2)
+    for _ in range(2):
+        await manager.create(run_app, owner=OWNER, base="", address="203.0.113.9")[1]
+    with pytest.raises(TooManyNew):
+        manager.create(run_app, owner=OWNER, base="", address="203.0.113.9")
+    await manager.create(run_app, owner=OWNER, base="", address="203.0.113.10")[1]
+    assert len(manager) == 3

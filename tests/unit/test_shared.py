@@ -10,6 +10,7 @@ import traitlets
 
 from numerous.apps._session import current_session, current_user
 from numerous.apps._sessions import SessionManager
+from numerous.apps._writes import SharedWrites
 
 from ._support import OWNER, async_wait_until, join
 
@@ -178,3 +179,60 @@ async def test_pages_of_shared_widgets_have_no_thread_of_their_own(make_manager:
     assert all(page.worker is manager.shared for page in pages + more)
     assert not any(page.alive for page in pages + more)
     assert _worker_threads().count("numerous-shared-widgets") == 1
+
+
+class Card(anywidget.AnyWidget):
+    """A widget whose `icon` its front end renders as HTML (like a Button's icon_svg)."""
+
+    _esm = "export default { render() {} }"
+    icon = traitlets.Unicode("").tag(sync=True)
+    items = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+
+
+def cards() -> dict[str, Any]:
+    return {"card": Card(), "art": Card()}
+
+
+async def _shared_pair(manager: SessionManager, connect: Any) -> tuple[Any, Any, dict[str, Any]]:
+    clients = []
+    for owner in (OWNER, OTHER):
+        session, done = manager.create(cards, owner=owner, base="", shared=True)
+        widgets = await done
+        client = await connect(manager, session.id, owner)
+        await client.snapshot()
+        clients.append(client)
+    return clients[0], clients[1], widgets
+
+
+async def test_visitors_may_not_write_markup_into_shared_widgets(make_manager: Any,
+                                                                 connect: Any) -> None:
+    manager = make_manager()
+    first, second, widgets = await _shared_pair(manager, connect)
+    card = widgets["card"]
+    planted = '<meta http-equiv="refresh" content="0;url=https://evil.example">'
+    for state in ({"icon": planted}, {"items": ["fine", planted]}):
+        await first.update(card.model_id, state)
+        error = await first.until("error")
+        assert error["code"] == "invalid_value" and "markup" in error["message"]
+    assert card.icon == "" and card.items == []
+    await first.update(card.model_id, {"title": "a < b"})  # any '<' is refused, not parsed
+    await first.until("error")
+    await first.update(card.model_id, {"title": "plain text"})
+    seen = await second.until(lambda m: m["type"] == "update" and m["state"].get("title"))
+    assert seen["state"] == {"title": "plain text"}
+    assert card.icon == ""  # nothing planted reached the other visitor
+
+
+async def test_the_app_allows_markup_and_limits_traits_per_widget(make_manager: Any,
+                                                                  connect: Any) -> None:
+    writes = SharedWrites(writable={"card": ["icon", "title"]}, markup={"card": ["icon"]})
+    manager = make_manager(writes=writes)
+    first, _, widgets = await _shared_pair(manager, connect)
+    await first.update(widgets["card"].model_id, {"icon": "<svg></svg>"})
+    await async_wait_until(lambda: widgets["card"].icon == "<svg></svg>")
+    await first.update(widgets["card"].model_id, {"items": ["x"]})
+    assert "items" in (await first.until("error"))["message"]
+    await first.update(widgets["art"].model_id, {"title": "x"})
+    assert (await first.until("error"))["code"] == "invalid_value"
+    assert widgets["art"].title == "" and widgets["card"].items == []

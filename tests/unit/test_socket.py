@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from typing import Any
@@ -11,7 +12,9 @@ import anywidget
 import traitlets
 
 from numerous.apps import _socket
+from numerous.apps._connection import Disconnected
 from numerous.apps._protocol import Close, CloseCode, Custom, Error, Open, Update, decode
+from numerous.apps._sessions import SessionLimits
 from numerous.apps._socket import encode_message
 
 from ._support import OWNER, WireClient, async_wait_until, join
@@ -325,6 +328,55 @@ async def test_an_invalid_value_gets_invalid_value_and_the_server_value(
     restore = await client.message()
     assert restore == {"type": "update", "id": model_id, "state": {"value": 0},
                        "buffer_paths": [], "ack": seq}
+
+
+async def test_an_invalid_value_is_named_never_echoed(make_manager: Any, connect: Any) -> None:
+    manager = make_manager()
+    session, widgets = await start(manager)
+    client = await joined(connect, manager, session)
+    await client.update(widgets["counter"].model_id, {"value": "payload" * 2_000})
+    error = await client.message()
+    assert error["code"] == "invalid_value" and "value" in error["message"]
+    assert "payload" not in error["message"] and len(error["message"]) < 300
+
+
+def test_updates_are_small_by_default() -> None:
+    """Most widget updates are a few bytes: a megabyte is ample, and parsing one is quick."""
+    assert SessionLimits().max_message_bytes <= 1024 * 1024
+
+
+async def test_the_rate_limit_counts_bytes_as_well_as_frames(make_manager: Any,
+                                                            connect: Any) -> None:
+    manager = make_manager(max_bytes_per_second=10_000)  # bursts of twice that pass
+    session, widgets = await start(manager)
+    client = await joined(connect, manager, session)
+    for n in range(10):
+        await client.update(widgets["counter"].model_id, {"value": n + 1}, pad="x" * 5_000)
+    await session.call(lambda: None)
+    messages = await client.quiet(0.1)
+    assert [m["code"] for m in messages if m["type"] == "error"][:1] == ["rate_limited"]
+    assert widgets["counter"].value < 10  # the frames past the byte budget were dropped
+
+
+async def test_a_connection_over_its_inbox_budget_is_closed_and_its_session_lives(
+        make_manager: Any, connect: Any) -> None:
+    manager = make_manager(max_inbox_bytes=20_000)
+    session, widgets = await start(manager)
+    client = await joined(connect, manager, session)
+    gate = threading.Event()
+    session.worker.submit(gate.wait)  # a slow callback: what arrives now waits in the inbox
+    try:
+        with contextlib.suppress(Disconnected):  # the server may close before the last one
+            for n in range(10):
+                await client.update(widgets["counter"].model_id, {"value": n + 1},
+                                    pad="x" * 5_000)
+        code, _ = await client.closed()
+        assert code == CloseCode.TOO_MUCH
+    finally:
+        gate.set()
+    assert not session.closed
+    await session.call(lambda: None)
+    assert session.inbound == 0
 
 
 async def test_flooding_gets_one_rate_limited_error(make_manager: Any, connect: Any) -> None:

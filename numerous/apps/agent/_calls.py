@@ -65,7 +65,8 @@ async def set_trait(session: Session, key: str, name: str, value: Any) -> dict[s
         if trait.read_only:
             raise AgentError(422, "invalid_value", f"the {name!r} trait is read-only",
                              value=trait_value(widget, name))
-        problem = invalid_value(widget, {name: value})
+        problem = (session.worker.shared_refusal(key, {name: value})
+                   or invalid_value(widget, {name: value}))
         if problem is not None:
             raise AgentError(422, "invalid_value", problem, value=trait_value(widget, name))
         convert = from_json(widget, name)

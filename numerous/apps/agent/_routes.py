@@ -123,7 +123,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 class _AgentRoute(APIRoute):
     """Refusals become JSON answers, changes must be JSON, and nothing is cached."""
 
-    max_body = 8 * 1024 * 1024
+    max_body = 1024 * 1024
     """Largest request body, set per app from its `SessionLimits.max_message_bytes`."""
     access: Access
 

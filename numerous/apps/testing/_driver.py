@@ -91,7 +91,10 @@ class AsyncAppDriver:
         """The HTTP client of a browser: each name has its own cookies (client id, login)."""
         if browser not in self._clients:
             self._clients[browser] = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=self.app), base_url=self.base_url)
+                # A named client, not an address: the driver's sessions are not limited per
+                # address, however many a test suite opens.
+                transport=httpx.ASGITransport(app=self.app, client=("numerous-driver", 0)),
+                base_url=self.base_url)
         return self._clients[browser]
 
     async def request(self, method: str, path: str, *, browser: str = DEFAULT_BROWSER,
