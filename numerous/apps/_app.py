@@ -156,6 +156,8 @@ def create_app(
     share_widgets: bool | SharedWrites = False,
     pages: list[Page] | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    task_workers: int | None = None,
+    task_queue: int = 32,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -184,6 +186,10 @@ def create_app(
     `pages` adds pages besides `/`, each a path (with typed parameters such as
     `/orders/{order_id:int}`), a template and a builder (docs/pages.md). Unknown paths get
     the app's 404 page. `max_upload_bytes` caps each file sent to an upload widget.
+
+    `task_workers` gives the app a pool of its own for background tasks (`start_task`):
+    that many run at once and `task_queue` more wait, further ones are refused; without it the
+    app's tasks share the process-wide pool (`configure_tasks`).
     """
     caller_file = sys._getframe(1).f_globals.get("__file__")  # noqa: SLF001
     if getattr(_capture, "active", False):
@@ -201,7 +207,7 @@ def create_app(
         login_template=login_template,
         public_routes=_routes_or_none(public_routes),
         protected_routes=_routes_or_none(protected_routes), pages=_pages(pages),
-        max_upload_bytes=max_upload_bytes)
+        max_upload_bytes=max_upload_bytes, task_workers=task_workers, task_queue=task_queue)
     app = NumerousApp(AppRuntime(settings, _builder(app_generator, widgets, caller_file)))
     app.install(files_extension(app.numerous))
     if auth_provider is not None:

@@ -26,6 +26,7 @@ from ._pages import Page
 from ._security import SecurityPolicy
 from ._session import AppError, Builder, Session
 from ._sessions import SessionLimits, SessionManager
+from ._tasks import TaskPool
 from ._templating import BUILTIN_STATIC_DIR, Templates
 from ._writes import SharedWrites
 
@@ -74,6 +75,10 @@ class AppSettings:
     """The app's pages besides `/` (its `template` and builder)."""
     max_upload_bytes: int = 200 * 1024 * 1024
     """The largest file a session accepts over the upload route (per file)."""
+    task_workers: int | None = None
+    """Background tasks run at once for this app's sessions (None: the process-wide pool)."""
+    task_queue: int = 32
+    """Tasks that wait for a worker before starting more is refused (with task_workers)."""
 
 
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
@@ -143,6 +148,9 @@ class AppRuntime:
                                        writes=settings.shared_writes)
         self.extensions: tuple[Extension, ...] = ()
         self.identify: Identify = anonymous
+        self.task_pool = (TaskPool(settings.task_workers, settings.task_queue)
+                          if settings.task_workers else None)
+        """The app's own pool for `start_task` (else the process-wide one)."""
         self.draining = False
         """Shutting down: new page loads are turned away so that they land elsewhere."""
         self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
@@ -206,6 +214,7 @@ class AppRuntime:
                                               shared=self.settings.share_widgets,
                                               address=address)
         session.restorable = self.settings.restore_state
+        session.task_pool = self.task_pool
         try:
             widgets = await built
             carried = self.carried_values.pop(identity.owner, None)

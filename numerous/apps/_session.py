@@ -55,6 +55,9 @@ class Session:
         self.connection: Any = None
         self.expiry: asyncio.TimerHandle | None = None
         self.restorable = False
+        self.task_pool: Any = None
+        """The app's pool for its background tasks (numerous.apps.start_task); None: the
+        process-wide one."""
         """restore_state apps: the first connection may offer values back (see restore_values)."""
         self.joined = False
         self.inbound = 0

@@ -289,7 +289,7 @@ def start_task(fn: Callable[Concatenate[Task[R], P], R], *args: Any,
     tasks: _SessionTasks = _TASKS.get(session)
     tasks.add(task, if_running)
     try:
-        (pool or _default).submit(task.execute)
+        (pool or session.task_pool or _default).submit(task.execute)
     except TaskRefused:
         tasks.forget(task)
         raise

@@ -96,3 +96,41 @@ def test_the_runtime_core_imports_none_of_its_extensions() -> None:
     for module in CORE:
         leaks = sorted(m for m in reachable(graph, module) if m.startswith(EXTENSIONS))
         assert leaks == [], f"{module} reaches {leaks}"
+
+
+def private_crossings() -> list[str]:
+    """Imports of another package's private module or of a private name from another package.
+
+    A package may use its own private modules and those of the packages it lies in (an
+    extension uses the core's `_runtime`); never a sibling's (`numerous.cli` must not reach
+    into `numerous.apps._dev`, nor `numerous.apps` into `numerous.apps.auth._routes`).
+    """
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if "bootstrap_app" in path.parts or "bootstrap_auth" in path.parts:
+            continue
+        name = module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                parts = package.split(".")
+                target = ".".join([*parts[: len(parts) - (node.level - 1)],
+                                   *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if not target.startswith("numerous."):
+                continue
+            owner = ".".join(p for p in target.split(".") if not p.startswith("_"))
+            private_module = owner != target
+            if private_module and not (package + ".").startswith(owner + "."):
+                found.append(f"{name} imports {target}")
+            same = target.rpartition(".")[0] == package or target == package
+            found += [f"{name} imports {alias.name} from {target}" for alias in node.names
+                      if alias.name.startswith("_") and not same and private_module]
+    return found
+
+
+def test_no_package_reaches_into_another_packages_private_parts() -> None:
+    assert private_crossings() == []

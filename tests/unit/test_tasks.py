@@ -35,7 +35,8 @@ class Panel(anywidget.AnyWidget):
 
 
 def build(tmp_path: Path, work: Any, *, dev: bool = True, keyed: bool = False,
-          shared: bool = False, **options: Any) -> Any:
+          shared: bool = False, app_options: dict[str, Any] | None = None,
+          **options: Any) -> Any:
     """An app whose panel starts `work(task, n)` when `start` is set to n, and cancels the
     latest run when `cancel` changes. `clicks` is answered in `echo` by a plain callback."""
     def run_app() -> dict[str, Any]:
@@ -63,7 +64,7 @@ def build(tmp_path: Path, work: Any, *, dev: bool = True, keyed: bool = False,
 
     (tmp_path / "index.html.j2").write_text("<main>{{ panel }}</main>")
     return create_app("index.html.j2", app_generator=run_app, base_dir=tmp_path, dev=dev,
-                      share_widgets=shared)
+                      share_widgets=shared, **(app_options or {}))
 
 
 def test_a_five_second_task_leaves_the_page_responsive(tmp_path: Path) -> None:
@@ -317,3 +318,18 @@ def test_with_shared_widgets_a_task_reports_to_every_page_and_errors_to_its_own(
         assert second.wait_for_error("callback_error")["message"] == "ValueError: unlucky"
         first.settle()
         assert first.errors == []
+
+
+def test_an_app_can_have_a_task_pool_of_its_own(tmp_path: Path) -> None:
+    """create_app(task_workers=1, task_queue=0): one task runs, the next is refused, while the
+    process-wide pool would have taken it."""
+    release = threading.Event()
+    app = build(tmp_path, blocking(release), keyed=True,
+                app_options={"task_workers": 1, "task_queue": 0})
+    with AppDriver(app) as driver:
+        page = driver.open_session()
+        page.set("panel", start=1)
+        page.set("panel", start=2)
+        assert "too many tasks" in page["panel"].result
+        release.set()
+        page.wait_for("panel", result="done: 1")
