@@ -41,6 +41,7 @@ class Outbox:
         self._unmerged = 0
         self.overflowed = False
         self.dropped = 0
+        self.coalesced = 0
         self.close_code: int = CloseCode.SESSION_UNKNOWN
         """The WebSocket close code that follows a queued `session_lost`."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -59,6 +60,7 @@ class Outbox:
             if waiting is not None and kind == "update":
                 waiting["state"].update(state)
                 waiting["ack"] = max(waiting["ack"], ack)
+                self.coalesced += 1
                 return
             message: Open | Update
             if kind == "open":

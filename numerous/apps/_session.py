@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from ipywidgets import Widget
 
 from . import _comm
 from ._concurrency import notify
+from ._observe import HOOKS, Observer
 from ._outbox import Outbox
 from ._protocol import CloseCode, Error, ErrorCode, Open, Sync, Synced, WidgetMessage
 from ._widgets import widget_by_id
@@ -99,6 +101,8 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        if HOOKS.observer is not None:
+            HOOKS.observer.session_closed(self, reason, code)
         self.outbox.end(reason, code)
         self.worker.detach(self)  # shared widgets stay, for the other pages
         self._run_close_callbacks()
@@ -166,7 +170,23 @@ class Session:
             answer = Synced(type="synced", token=message["token"])
             self.worker.submit(lambda: self.outbox.put(answer))
             return
-        self.worker.submit(lambda: self.worker.handle(self, message))
+        observer = HOOKS.observer
+        if observer is None:
+            self.worker.submit(lambda: self.worker.handle(self, message))
+        else:
+            self.worker.submit(lambda: self._timed(observer, message))
+
+    def _timed(self, observer: Observer, message: WidgetMessage) -> None:
+        """Handle a browser message (worker thread) and report how long its callbacks took."""
+        started = time.perf_counter()
+        failed = False
+        try:
+            self.worker.handle(self, message)
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            observer.callback(self, time.perf_counter() - started, failed)
 
     def send_error(self, code: ErrorCode, message: str, model_id: str | None = None,
                    detail: str | None = None) -> None:
