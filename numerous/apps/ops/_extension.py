@@ -23,10 +23,12 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._client import client_token, scope_base
+from .._connection import Connection
 from .._observe import HOOKS
 from .._runtime import AppRuntime, Extension
 from ._logs import ERRORS, request_context
 from ._metrics import Metrics, app_label, metrics
+from ._tracing import Observers, Tracing, tracer
 
 TOKEN_ENV = "NUMEROUS_METRICS_TOKEN"
 METRICS_PATH = "/numerous/metrics"
@@ -44,6 +46,14 @@ class Ops:
         self.token = token
         self.admin = admin
         self.errors = ERRORS
+        self.tracing: Tracing | None = None
+        """Set when the app starts, if OpenTelemetry is configured (see ops._tracing)."""
+
+    def watch(self, connection: Connection, websocket: HTTPConnection) -> Connection:
+        base = scope_base(websocket.scope)
+        if self.tracing is not None:
+            connection = self.tracing.watch(connection, base)
+        return self.metrics.watch(connection, base)
 
     async def allowed(self, conn: HTTPConnection) -> int:
         """200 for the bearer token or a signed-in admin; 401 without a sign-in; else 403."""
@@ -74,14 +84,17 @@ def ops_extension(runtime: AppRuntime, *, admin: Any = None,
     ops = Ops(runtime, collected, token or os.environ.get(TOKEN_ENV) or None, admin_page)
     routes = [Mount(ADMIN_PATH, _Guarded(admin_page, ops))] if admin_page is not None else []
     return Extension(name="ops", routes=routes,
-                     watch=lambda conn, ws: collected.watch(conn, scope_base(ws.scope)),
+                     watch=ops.watch,
                      middleware=[Middleware(OpsMiddleware, ops=ops)],
                      lifespan=lambda: _lifespan(ops), state=ops)
 
 
 @asynccontextmanager
 async def _lifespan(ops: Ops) -> AsyncIterator[None]:
-    HOOKS.observer = ops.metrics
+    found = tracer()
+    ops.tracing = Tracing(found) if found is not None else None
+    previous = HOOKS.observer
+    HOOKS.observer = ops.metrics if ops.tracing is None else Observers(ops.metrics, ops.tracing)
     refresher = asyncio.create_task(_refresh(ops.metrics))
     try:
         if ops.admin is not None:
@@ -91,6 +104,7 @@ async def _lifespan(ops: Ops) -> AsyncIterator[None]:
             yield
     finally:
         refresher.cancel()
+        HOOKS.observer = previous
 
 
 async def _refresh(collected: Metrics) -> None:
@@ -134,7 +148,11 @@ class OpsMiddleware:
             if scope["type"] == "http" and path == METRICS_PATH:
                 await self._metrics(scope, receive, send)
             elif scope["type"] == "http" and path == "/" and scope["method"] == "GET":
-                await self._timed_page(scope, receive, send, app_label(base))
+                if self.ops.tracing is None:
+                    await self._timed_page(scope, receive, send, app_label(base))
+                else:
+                    with self.ops.tracing.page_span(app_label(base)):
+                        await self._timed_page(scope, receive, send, app_label(base))
             else:
                 await self.app(scope, receive, send)
 
