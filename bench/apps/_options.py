@@ -12,9 +12,13 @@ from typing import Any
 
 
 def app_options(create_app: Any) -> dict[str, Any]:
-    """`dev` and, where supported, `session_grace` from NUMEROUS_BENCH_DEV / _GRACE."""
+    """`dev` and, where supported, `session_grace` and `metrics` from NUMEROUS_BENCH_DEV,
+    _GRACE and _METRICS."""
     options: dict[str, Any] = {"dev": os.environ.get("NUMEROUS_BENCH_DEV", "0") == "1"}
     grace = os.environ.get("NUMEROUS_BENCH_GRACE")
-    if grace and "session_grace" in inspect.signature(create_app).parameters:
+    parameters = inspect.signature(create_app).parameters
+    if grace and "session_grace" in parameters:
         options["session_grace"] = float(grace)
+    if "metrics" in parameters:  # NUMEROUS_BENCH_METRICS=1: the cost of Prometheus metrics
+        options["metrics"] = os.environ.get("NUMEROUS_BENCH_METRICS", "0") == "1"
     return options

@@ -200,3 +200,19 @@ def test_combined_apps_are_told_apart_by_their_path(tmp_path: Path, served: Any)
     assert moved(before, after, "numerous_sessions_live", app="/one") == 1
     assert moved(before, after, "numerous_sessions_live", app="/two") == 2
 
+
+
+def test_the_grafana_dashboard_uses_only_exported_metrics() -> None:
+    import json
+    import re
+
+    from numerous.apps.ops import metrics
+
+    exported = {getattr(m, "_name") for m in vars(metrics()).values() if hasattr(m, "_name")}
+    dashboard = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "numerous-apps.json"
+    panels = json.loads(dashboard.read_text())["panels"]
+    used = {re.sub(r"_(total|bucket|count|sum)$", "", name)
+            for panel in panels for target in panel["targets"]
+            for name in re.findall(r"numerous_\w+", target["expr"])}
+    assert used and used <= exported, used - exported
+    assert len(exported - used) == 0, f"not on the dashboard: {exported - used}"
