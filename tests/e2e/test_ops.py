@@ -51,6 +51,10 @@ def test_an_admin_ends_another_browsers_session(serve: Any, browser: Browser) ->
         rows = root.page.locator("tr[data-session]")
         expect(rows).to_have_count(2)
         expect(rows.filter(has_text="ann")).to_have_count(1)
+        root.page.locator(".numerous-admin-notice input").fill("Maintenance at six")
+        root.page.get_by_role("button", name="Send to every page").click()
+        for app in (ann, bob):
+            expect(app.page.locator("#numerous-notice")).to_contain_text("Maintenance at six")
         rows.filter(has_text="ann").get_by_role("button", name="End").click()
         expect(ann.session_lost.banner).to_be_visible()
         expect(rows).to_have_count(1)

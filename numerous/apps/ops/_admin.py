@@ -2,9 +2,9 @@
 
 It lists the live sessions of the app it belongs to (app, page, user, age, last activity,
 thread, pending messages, a memory estimate) and the recent errors, refreshed every second by
-a timer; an administrator can end a session (its page shows the session-ended banner). The
-page is served at `{base}/numerous/admin` for users with the admin role only (see
-`ops_extension`).
+a timer; an administrator can end a session (its page shows the session-ended banner) or send
+a notice to every page of the app. The page is served at `{base}/numerous/admin` for users
+with the admin role only (see `ops_extension`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .._protocol import Notice
 from .._runtime import AppRuntime
 from .._session import Session
 from .._timers import every
@@ -33,12 +34,29 @@ function cell(row, text) {
   row.appendChild(td);
   return td;
 }
+function noticeForm(model) {
+  const form = document.createElement("form");
+  form.className = "numerous-admin-notice";
+  const input = document.createElement("input");
+  input.name = "notice";
+  input.placeholder = "A notice for every page of the app";
+  const send = document.createElement("button");
+  send.type = "submit";
+  send.textContent = "Send to every page";
+  form.append(input, send);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (input.value.trim()) model.send({ notice: input.value.trim() });
+    input.value = "";
+  });
+  return form;
+}
 function render({ model, el }) {
   const table = document.createElement("table");
   table.className = "numerous-admin-sessions";
   const errors = document.createElement("section");
   errors.className = "numerous-admin-errors";
-  el.append(table, errors);
+  el.append(noticeForm(model), table, errors);
   const draw = () => {
     table.replaceChildren();
     const head = table.insertRow();
@@ -110,8 +128,12 @@ def admin_builder(runtime: AppRuntime, metrics: Metrics) -> Any:
             table.errors = ERRORS.recent()[:20]
 
         def on_message(_: Any, content: Any, __: Any) -> None:
-            if isinstance(content, dict) and content.get("end") in keys:
+            if not isinstance(content, dict):
+                return
+            if content.get("end") in keys:
                 keys[content["end"]].end(ADMIN_REASON)
+            elif isinstance(content.get("notice"), str):
+                notify_pages(runtime, content["notice"])
 
         table.on_msg(on_message)
         refresh()
@@ -170,3 +192,16 @@ def _memory_kib(session: Session) -> int:
             total += sys.getsizeof(value)
     return total // 1024 + 1
 
+
+
+NOTICE_LIMIT = 500
+"""Characters of a notice at most."""
+
+
+def notify_pages(runtime: AppRuntime, text: str) -> int:
+    """Show `text` on every page of the app (any thread); returns how many pages were told."""
+    notice = Notice(type="notice", text=text[:NOTICE_LIMIT])
+    sessions = _sessions(runtime)
+    for session in sessions:
+        session.outbox.put(Notice(notice))
+    return len(sessions)
