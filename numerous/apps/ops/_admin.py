@@ -185,11 +185,11 @@ def _thread_state(session: Session) -> str:
 
 
 def _memory_kib(session: Session) -> int:
-    """A rough estimate: the shallow size of every trait value of the session's widgets."""
+    """A rough estimate: the shallow size of every synced value of the session's widgets."""
     total = 0
     for widget in list(session.widgets.values()):
-        for value in list(getattr(widget, "_trait_values", {}).values()):
-            total += sys.getsizeof(value)
+        for name in list(widget.keys):
+            total += sys.getsizeof(getattr(widget, name, None))
     return total // 1024 + 1
 
 
