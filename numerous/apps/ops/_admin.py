@@ -104,13 +104,13 @@ _CSS = """
 """
 
 
-class SessionsTable(anywidget.AnyWidget):  # type: ignore[misc]
+class SessionsTable(anywidget.AnyWidget):
     """The live sessions and recent errors; the browser asks to end one by its key."""
 
     _esm = traitlets.Unicode(_ESM).tag(sync=True)
     _css = traitlets.Unicode(_CSS).tag(sync=True)
-    sessions = traitlets.List([]).tag(sync=True)
-    errors = traitlets.List([]).tag(sync=True)
+    sessions: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
+    errors: traitlets.List[dict[str, str]] = traitlets.List([]).tag(sync=True)
 
 
 def admin_builder(runtime: AppRuntime, metrics: Metrics) -> Any:
@@ -203,5 +203,5 @@ def notify_pages(runtime: AppRuntime, text: str) -> int:
     notice = Notice(type="notice", text=text[:NOTICE_LIMIT])
     sessions = _sessions(runtime)
     for session in sessions:
-        session.outbox.put(Notice(notice))
+        session.outbox.put(Notice(type="notice", text=notice["text"]))
     return len(sessions)

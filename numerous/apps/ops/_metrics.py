@@ -183,7 +183,7 @@ class Metrics:
         self.refresh()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = p.CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return p.generate_latest(registry), p.CONTENT_TYPE_LATEST
         return p.generate_latest(), p.CONTENT_TYPE_LATEST
 
