@@ -114,6 +114,7 @@ class Metrics:
         """When each live session opened, and when it last handled a browser message (Unix
         time; for the admin page)."""
         self.active_at: dict[str, float] = {}
+        self._callback_histograms: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     # --- the observer (see numerous.apps._observe) ------------------------------------------
@@ -143,7 +144,10 @@ class Metrics:
 
     def callback(self, session: Any, seconds: float, failed: bool) -> None:
         app = app_label(session.base)
-        self.callback_seconds.labels(app).observe(seconds)
+        histogram = self._callback_histograms.get(app)
+        if histogram is None:  # labels() takes a lock and builds a key: once per app
+            histogram = self._callback_histograms[app] = self.callback_seconds.labels(app)
+        histogram.observe(seconds)
         if session.id in self.opened_at:
             self.active_at[session.id] = time.time()
         if failed:
