@@ -12,8 +12,9 @@ from typing import Any
 
 
 def app_options(create_app: Any) -> dict[str, Any]:
-    """`dev` and, where supported, `session_grace` from NUMEROUS_BENCH_DEV / _GRACE (and no
-    limit on new sessions per address: the load generator is one address)."""
+    """`dev` and, where supported, `session_grace` and `metrics` from NUMEROUS_BENCH_DEV,
+    _GRACE and _METRICS (and no limit on new sessions per address: the load generator is one
+    address)."""
     options: dict[str, Any] = {"dev": os.environ.get("NUMEROUS_BENCH_DEV", "0") == "1"}
     grace = os.environ.get("NUMEROUS_BENCH_GRACE")
     parameters = inspect.signature(create_app).parameters
@@ -26,4 +27,6 @@ def app_options(create_app: Any) -> dict[str, Any]:
             options.pop("session_grace", None)
             options["limits"] = SessionLimits(grace=float(grace or 60.0),
                                               max_new_sessions_per_minute=None)
+    if "metrics" in parameters:  # NUMEROUS_BENCH_METRICS=1: the cost of Prometheus metrics
+        options["metrics"] = os.environ.get("NUMEROUS_BENCH_METRICS", "0") == "1"
     return options

@@ -44,6 +44,17 @@ from ._urlstate import apply_query
 from ._widgets import widget_by_id
 from .agent import agent_extension
 from .auth import auth_extension
+from .ops import (
+    ADMIN_DIR,
+    ADMIN_TEMPLATE,
+    TOKEN_ENV,
+    LogFormat,
+    admin_builder,
+    configure_logging,
+    ops_extension,
+    prometheus_available,
+)
+from .ops import metrics as ops_metrics
 
 logger = logging.getLogger("numerous.apps")
 
@@ -158,6 +169,8 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     task_workers: int | None = None,
     task_queue: int = 32,
+    metrics: bool | None = None,
+    log_format: LogFormat | None = None,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -190,6 +203,10 @@ def create_app(
     `task_workers` gives the app a pool of its own for background tasks (`start_task`):
     that many run at once and `task_queue` more wait, further ones are refused; without it the
     app's tasks share the process-wide pool (`configure_tasks`).
+
+    `metrics` serves Prometheus metrics at `{base}/numerous/metrics` and the admin page at
+    `{base}/numerous/admin` (docs/operate.md); None turns them on in dev mode, or when
+    `NUMEROUS_METRICS_TOKEN` is set. `log_format="json"` writes one JSON object per log line.
     """
     caller_file = sys._getframe(1).f_globals.get("__file__")  # noqa: SLF001
     if getattr(_capture, "active", False):
@@ -214,6 +231,10 @@ def create_app(
         app.install(auth_extension(app.numerous, auth_provider))
     if agent_api or (agent_api is None and settings.dev):
         app.install(agent_extension(app.numerous))
+    if log_format is not None:
+        configure_logging(log_format)
+    if _metrics_wanted(metrics, settings.dev):
+        app.install(ops_extension(app.numerous, admin=_admin_app(app.numerous)))
     return app
 
 
@@ -231,6 +252,20 @@ def _limits(grace: float, max_sessions: int | None) -> SessionLimits:
     if max_sessions is None:
         return SessionLimits(grace=grace)
     return SessionLimits(grace=grace, max_sessions=max_sessions)
+
+
+def _metrics_wanted(option: bool | None, dev: bool) -> bool:
+    if option is not None:
+        return option
+    # On by default where someone asked for it, and in dev mode when the library is there.
+    return bool(os.environ.get(TOKEN_ENV)) or (dev and prometheus_available())
+
+
+def _admin_app(runtime: AppRuntime) -> NumerousApp:
+    """The admin page of `runtime`: an app of its own (see numerous.apps.ops)."""
+    return create_app(ADMIN_TEMPLATE, base_dir=ADMIN_DIR, metrics=False, agent_api=False,
+                      app_generator=admin_builder(runtime, ops_metrics()),
+                      security=runtime.security)
 
 
 def _routes_or_none(routes: list[str] | None) -> tuple[str, ...] | None:
@@ -549,7 +584,7 @@ def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
             await websocket.close(_POLICY_VIOLATION)  # before accept: the handshake gets 403
             return
         await websocket.accept()
-        connection = StarletteConnection(websocket)
+        connection = runtime.watch(StarletteConnection(websocket), websocket)
         identity = await runtime.identify(websocket, client_token(websocket))
         if identity is None:
             await connection.close(CloseCode.UNAUTHORIZED, "not authenticated")

@@ -43,6 +43,7 @@ class Outbox:
         self._unmerged = 0
         self.overflowed = False
         self.dropped = 0
+        self.coalesced = 0
         self.close_code: int = CloseCode.SESSION_UNKNOWN
         """The WebSocket close code that follows a queued `session_lost`."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -62,6 +63,7 @@ class Outbox:
                 if not _private_overlap(waiting["state"], state):
                     waiting["state"].update(state)
                     waiting["ack"] = max(waiting["ack"], ack)
+                    self.coalesced += 1
                     return
                 # A private trait set again before the first value went out: widgets use those
                 # as messages between their halves (Plotly sets `_py2js_relayout`, then resets

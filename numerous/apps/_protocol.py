@@ -112,6 +112,13 @@ class SessionLost(TypedDict):
     reason: str
 
 
+class Notice(TypedDict):
+    """A message for the person using the page (an administrator's notice): shown, not logged."""
+
+    type: Literal["notice"]
+    text: str
+
+
 class Reload(TypedDict):
     type: Literal["reload"]
 
@@ -123,7 +130,7 @@ class DevError(TypedDict):
 
 
 ServerMessage = (Open | Ready | Update | Custom | Close | Synced | Error | SessionLost | Reload
-                 | DevError)
+                 | DevError | Notice)
 ClientMessage = Hello | ClientUpdate | ClientCustom | Sync
 WidgetMessage = ClientUpdate | ClientCustom
 """What the browser sends to one of its widgets."""

@@ -22,6 +22,8 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from ._assets import Asset, content_hash
+from ._connection import Connection
+from ._observe import HOOKS
 from ._pages import Page
 from ._security import SecurityPolicy
 from ._session import AppError, Builder, Session
@@ -96,6 +98,8 @@ class Extension:
     """Entered when the app starts, in install order; left when it stops, after its sessions."""
     identify: Callable[[Identify], Identify] | None = None
     """Narrows who owns a session: given the identify so far, returns the new one."""
+    watch: Callable[[Connection, HTTPConnection], Connection] | None = None
+    """Wraps each WebSocket connection of the app (to count its frames, say)."""
     scripts: Sequence[str] = ()
     """Module scripts every page loads, as paths below the app's base."""
     stylesheets: Sequence[str] = ()
@@ -188,6 +192,13 @@ class AppRuntime:
                 return extension.state if extension.state is not None else extension
         return None
 
+    def watch(self, connection: Connection, websocket: HTTPConnection) -> Connection:
+        """`connection` as the extensions that watch connections want it."""
+        for extension in self.extensions:
+            if extension.watch is not None:
+                connection = extension.watch(connection, websocket)
+        return connection
+
     @property
     def scripts(self) -> list[str]:
         return [path for extension in self.extensions for path in extension.scripts]
@@ -215,6 +226,8 @@ class AppRuntime:
                                               address=address)
         session.restorable = self.settings.restore_state
         session.task_pool = self.task_pool
+        if HOOKS.observer is not None:
+            HOOKS.observer.session_opened(session)
         try:
             widgets = await built
             carried = self.carried_values.pop(identity.owner, None)

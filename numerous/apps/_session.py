@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from ipywidgets import Widget
 
 from . import _comm
 from ._concurrency import notify
+from ._observe import HOOKS, Observer
 from ._outbox import Outbox
 from ._protocol import CloseCode, Error, ErrorCode, Open, Sync, Synced, WidgetMessage
 from ._widgets import widget_by_id
@@ -109,6 +111,8 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        if HOOKS.observer is not None:
+            HOOKS.observer.session_closed(self, reason, code)
         self.outbox.end(reason, code)
         self.worker.detach(self)  # shared widgets stay, for the other pages
         self._run_close_callbacks()
@@ -178,13 +182,29 @@ class Session:
             self.worker.submit(lambda: self.outbox.put(answer))
             return
         self.inbound += size
-        self.worker.submit(partial(self._handle, message, size))
+        observer = HOOKS.observer
+        if observer is None:
+            self.worker.submit(partial(self._handle, message, size))
+        else:
+            self.worker.submit(partial(self._timed, observer, message, size))
 
     def _handle(self, message: WidgetMessage, size: int) -> None:
         try:
             self.worker.handle(self, message)
         finally:
             self.inbound -= size  # one int store under the GIL: the loop only reads it
+
+    def _timed(self, observer: Observer, message: WidgetMessage, size: int) -> None:
+        """Handle a browser message (worker thread) and report how long its callbacks took."""
+        started = time.perf_counter()
+        failed = False
+        try:
+            self._handle(message, size)
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            observer.callback(self, time.perf_counter() - started, failed)
 
     def send_error(self, code: ErrorCode, message: str, model_id: str | None = None,
                    detail: str | None = None) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec,
 
 from . import _background as bg
 from ._concurrency import notify
+from ._observe import observe_task_cancelled
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -144,6 +145,8 @@ class Task(Generic[R]):
     def cancel(self) -> None:
         """Ask the task to stop (any thread): its next `progress()` raises `TaskCancelled`,
         a task still waiting for a worker never starts; `on_cancel` follows, not `on_done`."""
+        if not self._cancel.is_set():
+            observe_task_cancelled()
         self._cancel.set()
 
     def progress(self, fraction: float | None = None, message: str = "") -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from numerous.apps.ops import LogFormat, configure_logging
 from numerous.apps.serving import DevServer, export_templates
 
 from ._serve import TIMEOUT_HEADERS, TIMEOUT_KEEP_ALIVE, dev_was_asked, load_app, serve
@@ -50,20 +51,26 @@ def cli() -> None:
               help="Seconds an idle connection stays open between requests.")
 @click.option("--dev", "dev_mode", is_flag=True,
               help="Keep dev mode (tracebacks in pages, the agent API) if the app asks for it.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Write logs as text or as one JSON object per line (secrets redacted).")
 def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: str,
         proxy_headers: bool, forwarded_allow_ips: str, allowed_hosts: str | None,
-        timeout_headers: float, timeout_keep_alive: int, dev_mode: bool) -> None:
+        timeout_headers: float, timeout_keep_alive: int, dev_mode: bool,
+        log_format: LogFormat | None) -> None:
     """Serve APP_FILE for production: no reload; sessions closed on shutdown.
 
     Dev mode is off even where the app passes dev=True to create_app, unless --dev is given.
     """
+    if log_format is not None:
+        configure_logging(log_format)  # before the app loads, so that its own lines follow
     app = load_app(app_file, attribute, dev=None if dev_mode else False)
     if dev_was_asked(app):
         click.echo(f"{app_file.name} asks for dev=True; serving it with dev mode off "
                    "(pass --dev to keep it)", err=True)
     serve(app, host, port, root_path=root_path, proxy_headers=proxy_headers,
           forwarded_allow_ips=forwarded_allow_ips, allowed_hosts=_names(allowed_hosts),
-          timeout_headers=timeout_headers, timeout_keep_alive=timeout_keep_alive)
+          timeout_headers=timeout_headers, timeout_keep_alive=timeout_keep_alive,
+          **({"log_config": None} if log_format is not None else {}))
 
 
 def _names(value: str | None) -> list[str] | None:

@@ -3,7 +3,7 @@
 
 import { initializeModels } from "./mount.js";
 import { MSG } from "./protocol.js";
-import { hideDevOverlay, hideSplash, showDevOverlay, showErrorModal } from "./ui.js";
+import { hideDevOverlay, hideSplash, showDevOverlay, showErrorModal, showNotice } from "./ui.js";
 
 /**
  * @typedef {object} Parts what the handlers act on, built by main.js's `start`
@@ -90,6 +90,7 @@ export function messageHandlers(parts) {
     },
     [MSG.RELOAD]: () => { hideDevOverlay(doc); reload(); }, // dev mode: the app's code changed
     [MSG.DEV_ERROR]: (msg) => showDevOverlay(msg.message ?? "", msg.traceback ?? "", doc),
+    [MSG.NOTICE]: (msg) => showNotice(String(msg.text ?? ""), doc),
   };
 }
 

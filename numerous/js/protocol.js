@@ -18,6 +18,7 @@ export const MSG = Object.freeze({
   SESSION_LOST: "session_lost",
   RELOAD: "reload",
   DEV_ERROR: "dev_error",
+  NOTICE: "notice",
 });
 
 /** WebSocket close codes the server uses. */

@@ -73,6 +73,35 @@ export function showSessionLost({ reload = () => location.reload(), doc = docume
 }
 
 /**
+ * Show (or replace) a notice for the person using the page (an administrator's message), with
+ * a button that dismisses it. The text is set as text, never as HTML.
+ * @param {string} text
+ * @param {Document} [doc]
+ * @returns {HTMLElement}
+ */
+export function showNotice(text, doc = document) {
+  let notice = doc.getElementById("numerous-notice");
+  if (!notice) {
+    notice = doc.createElement("div");
+    notice.id = "numerous-notice";
+    notice.className = "numerous-banner numerous-notice";
+    notice.setAttribute("role", "status");
+    const span = doc.createElement("span");
+    span.className = "numerous-banner__text";
+    const close = doc.createElement("button");
+    close.type = "button";
+    close.className = "numerous-button";
+    close.textContent = "OK";
+    close.addEventListener("click", () => notice?.remove());
+    notice.append(span, close);
+    doc.body.appendChild(notice);
+  }
+  const span = notice.querySelector(".numerous-banner__text");
+  if (span) span.textContent = text;
+  return notice;
+}
+
+/**
  * Show (or replace) the dev overlay with a load error of the app's code.
  * @param {string} message
  * @param {string} [traceback]

@@ -133,6 +133,18 @@ describe("messageHandlers", () => {
     expect(document.getElementById("numerous-dev-overlay")).toBeNull();
     expect(parts.reload).toHaveBeenCalledTimes(1);
   });
+
+  it("notice: shows its text (as text) in one banner, replaced by the next, dismissable", () => {
+    const handlers = messageHandlers(fakeParts());
+    handlers[MSG.NOTICE]({ type: MSG.NOTICE, text: "<b>first</b>" });
+    handlers[MSG.NOTICE]({ type: MSG.NOTICE, text: "Maintenance at six" });
+    const notices = document.querySelectorAll("#numerous-notice");
+    expect(notices).toHaveLength(1);
+    expect(notices[0].textContent).toContain("Maintenance at six");
+    expect(notices[0].querySelector("b")).toBeNull();
+    notices[0].querySelector("button").click();
+    expect(document.getElementById("numerous-notice")).toBeNull();
+  });
 });
 
 describe("statusHandler", () => {

@@ -384,7 +384,7 @@ def test_a_failing_action_is_a_500_and_the_session_goes_on(tmp_path: Path, serve
 
 
 def test_an_action_result_json_cannot_carry_is_a_500(tmp_path: Path, served: Any) -> None:
-    from numerous.apps import SharedWrites, action
+    from numerous.apps import action
 
     from ._agent_support import Counter
 

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from .._client import client_token
+from .._observe import observe_login
 from .._origin import cross_site_reason
 from ._context import SignedIn, signed_in
 from ._http import (
@@ -135,6 +136,7 @@ class AuthRoutes:
         limiter = self.provider.login_limiter
         address = client_address(request)
         wait = limiter.begin(creds.username, address)
+        observe_login("attempt" if wait is None else "lockout")
         if wait is not None:
             logger.warning("login attempts for %r from %s are rate limited", creds.username[:64],
                            address)
@@ -143,6 +145,7 @@ class AuthRoutes:
                                 {"Retry-After": str(wait)})
         result = await self.provider.sign_in(creds.username, creds.password)
         if not result.success or result.user is None:
+            observe_login("failure")
             logger.info("failed login for %r from %s", creds.username[:64], address)
             return self._failed(request, creds, next_url, 401,
                                 result.error or "Invalid username or password")
