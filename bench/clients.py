@@ -256,5 +256,13 @@ class RefClient(BaseClient):
         return None
 
 
+CLIENTS: dict[str, type[BaseClient]] = {"ours": OursClient, "reference": RefClient}
+"""The frameworks whose wire protocol the load generator speaks, and its client for each."""
+
+
 def client_class(framework_name: str) -> type[BaseClient]:
-    return OursClient if framework_name == "ours" else RefClient
+    return CLIENTS[framework_name]
+
+
+def speaks(framework_name: str) -> bool:
+    return framework_name in CLIENTS

@@ -20,7 +20,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page
 
-from .browser import INIT_SCRIPT, new_context
+from .browser import init_script, new_context
 from .servers import APPS, Framework, Server
 from .stats import summary
 
@@ -79,7 +79,7 @@ def hot_reload(browser: Browser, framework: Framework, runs: int, log: Path,
         server.wait_serving()
         context = new_context(browser)
         page = context.new_page()
-        page.add_init_script(INIT_SCRIPT % {"keys": '["counter", "button"]'})
+        page.add_init_script(init_script(["counter", "button"]))
         page.goto(server.url + "/")
         page.wait_for_function("window.__bench.ready !== null", timeout=30_000)
         for i in range(runs):

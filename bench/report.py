@@ -1,4 +1,4 @@
-"""The results JSON as a Markdown table of ratios (ours / reference) and PNG plots."""
+"""The results JSON as Markdown tables of ratios (ours / reference; each peer / ours) and plots."""
 
 from __future__ import annotations
 
@@ -120,6 +120,70 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _last_step(field: str) -> Getter:
+    def getter(figure: dict[str, Any]) -> float | None:
+        steps = figure.get("steps") or [{}]
+        value = steps[-1].get(field)
+        return float(value) if isinstance(value, int | float) else None
+
+    return getter
+
+
+# (label, figure key, getter, unit): the browser figures every framework has; lower is better
+PEER_ROWS: list[tuple[str, str, Getter, str]] = [
+    ("TTI cold, counter, p50", "load_counter", _get("cold", "tti_ms", "p50"), "ms"),
+    ("TTI warm, counter, p50", "load_counter", _get("warm", "tti_ms", "p50"), "ms"),
+    ("bytes cold, counter", "load_counter", _get("cold", "bytes", "p50"), "B"),
+    ("bytes warm, counter", "load_counter", _get("warm", "bytes", "p50"), "B"),
+    ("requests cold, counter", "load_counter", _get("cold", "network_requests", "p50"), ""),
+    ("click → DOM, p50", "click_browser", _get("ms", "p50"), "ms"),
+    ("click → DOM, p99", "click_browser", _get("ms", "p99"), "ms"),
+    ("click → DOM, no after-input deferral, p50", "click_browser_nodefer", _get("ms", "p50"),
+     "ms"),
+    ("KiB per idle page (server RSS)", "idle_pages", _last_step("kib_per_session"), "KiB"),
+    ("threads per idle page", "idle_pages", _last_step("threads_per_session"), ""),
+    ("TTI cold, dashboard, p50", "load_dashboard", _get("cold", "tti_ms", "p50"), "ms"),
+    ("TTI warm, dashboard, p50", "load_dashboard", _get("warm", "tti_ms", "p50"), "ms"),
+    ("bytes cold, dashboard", "load_dashboard", _get("cold", "bytes", "p50"), "B"),
+    ("bytes warm, dashboard", "load_dashboard", _get("warm", "bytes", "p50"), "B"),
+]
+PEER_SHARES: list[tuple[str, str, Getter]] = [
+    ("RSS growth given back after close", "idle_pages",
+     _get("after_close", "rss_returned_fraction")),
+    ("threads back to baseline after close", "idle_pages",
+     _get("after_close", "threads_back_after_s")),
+]
+
+
+def peers_table(results: dict[str, Any]) -> str:
+    """Every framework beside ours: its figure and peer / ours (above 1: ours leads)."""
+    figures = results["figures"]
+    names = list(dict.fromkeys(name for figure in figures.values() if isinstance(figure, dict)
+                               for name in figure if name != "ours"))
+    versions = results["meta"].get("versions", {})
+    head = [versions.get(n, n).split(" Python")[0] or n for n in names]
+    lines = ["| figure | ours | " + " | ".join(head) + " |",
+             "| --- | ---: |" + " ---: |" * len(names)]
+    for label, key, getter, unit in PEER_ROWS:
+        figure = figures.get(key, {})
+        ours = _value(figure.get("ours"), getter)
+        cells = []
+        for name in names:
+            value = _value(figure.get(name), getter)
+            ratio = f" (×{value / ours:.3g})" if value is not None and ours else ""
+            cells.append(_fmt(value, unit) + ratio)
+        lines.append(f"| {label} | {_fmt(ours, unit)} | " + " | ".join(cells) + " |")
+    for label, key, getter in PEER_SHARES:
+        figure = figures.get(key, {})
+        cells = [_fmt(_value(figure.get(name), getter), "") for name in ["ours", *names]]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _value(figure: Any, getter: Getter) -> float | None:
+    return getter(figure) if isinstance(figure, dict) and "error" not in figure else None
+
+
 def _at_most(figure: Any, key: str, label: str, text: str) -> str:
     """A knee already passed at the first step is only known to be at most that many."""
     which = "p99" if "p99" in label else "p50"
@@ -138,13 +202,17 @@ def machine_load(results: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
+    others = [name for name in meta["versions"] if name not in ("ours", "reference", "chromium")]
+    peers = ["", "Each framework beside ours (its figure, and in brackets its figure / ours: "
+             "above 1 means ours leads):", "", peers_table(results)] if others else []
     return "\n".join([
         f"# Bench results ({meta['mode']}, {meta['started']}, commit {meta.get('commit', '?')})",
         "",
         f"Machine: {meta['machine']}. Ours: {meta['versions'].get('ours')}; reference: "
         f"{meta['versions'].get('reference', 'not run')}; Chromium "
-        f"{meta['versions'].get('chromium')}.", "",
-        table(results), "",
+        f"{meta['versions'].get('chromium')}."
+        + "".join(f" {name}: {meta['versions'][name]}." for name in others), "",
+        table(results), *peers, "",
         "Machine load while each figure ran (busy = share of all cores, this suite included):",
         "", machine_load(results), ""])
 
