@@ -41,6 +41,8 @@ INIT_SCRIPT = """
     }
     return null;
   };
+  // `inner` inside the shadow root of the element `host` matches (Panel's components).
+  const qin = (host, inner) => { const h = q(host); return h && h.shadowRoot ? q(inner, h.shadowRoot) : null; };
   window.__benchValue = () => %(value)s;
   const b = window.__bench = {ready: null, wsOpen: null, wsMessages: 0, seen: {},
                               sends: [], messages: []};

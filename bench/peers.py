@@ -23,7 +23,8 @@ PEER_APP_NAMES = ("counter", "dashboard")
 @dataclass(frozen=True)
 class PageSpec:
     """How the browser bench reads a framework's page. JS expressions may call `q(selector)`,
-    a querySelector that also looks inside shadow roots (Panel renders in shadow DOM).
+    a querySelector that also looks inside shadow roots (Panel renders in shadow DOM), and
+    `qin(host, inner)`, which looks for `inner` in the shadow root of the `host` element.
 
     - `ready`: true once the page is interactive (a WebSocket must be open too);
     - `button`: Playwright selector of the counter's button (Playwright pierces shadow DOM);
@@ -88,20 +89,27 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
                   button="#button", value=_text_of("#counter"),
                   dashboard_ready="!!q('#chart img') && !!q('#table table tbody tr')")),
     Peer("solara", "Solara 1.58", "3.11",
-         ("solara==1.58.2", "solara-assets==1.58.2", "pandas", "plotly"),
+         ("solara==1.58.2", "solara-assets==1.58.2", "pandas", "plotly", "anywidget"),
          ("solara", "run", "{app}.py", "--production", "--host", "127.0.0.1",
           "--port", "{port}"),
          PageSpec(ready=f"{_has_text('.bench-counter')} && !!q('.bench-button')",
                   button=".bench-button", value=_text_of(".bench-counter"),
+                  # Offline, solara.DataFrame stays an unresolved <v-data-table> element (no
+                  # rows): the table counts as there once that element is.
                   dashboard_ready="!!q('.bench-chart .main-svg') && "
-                                  "!!q('.bench-table table tbody tr')")),
+                                  "!!q('.bench-table .solara-data-table')")),
     Peer("panel", "Panel 1.10", "3.12", ("panel==1.10.0", "pandas"),
          ("panel", "serve", "{app}.py", "--address", "127.0.0.1", "--port", "{port}",
           "--allow-websocket-origin", "127.0.0.1:{port}"),
-         PageSpec(ready=f"{_has_text('.bench-counter')} && !!q('.bench-button button')",
-                  button=".bench-button button", value=_text_of(".bench-counter"),
-                  dashboard_ready="!!q('.bench-chart canvas') && "
-                                  "!!q('.bench-table .tabulator-row')", poll=True),
+         # css_classes land on each component's host element; its content is in its shadow root.
+         PageSpec(ready="!!qin('.bench-button', 'button') && "
+                        "!!(qin('.bench-counter', 'p') || {}).textContent",
+                  button=".bench-button button",
+                  value="(qin('.bench-counter', 'p') ? "
+                        "qin('.bench-counter', 'p').textContent.trim() : null)",
+                  # the Bokeh pane's classes stay on a wrapper: the page's only canvas
+                  dashboard_ready="!!q('canvas.bk-layer') && "
+                                  "!!qin('.bench-table', '.tabulator-row')", poll=True),
          path="/{app}"),
     Peer("nicegui", "NiceGUI 3.18", "3.11", ("nicegui==3.18.0",),
          ("python", "{app}.py"),

@@ -23,7 +23,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +251,8 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--only", default=",".join(FIGURES),
                         help=f"comma-separated figures among: {', '.join(FIGURES)} "
                              "(concurrency = sustained,ramp)")
+    parser.add_argument("--set", default="", metavar="NAME=VALUE,...",
+                        help="override sizes, e.g. load_runs=5,browser_clicks=30,idle_pages=10+30")
     parser.add_argument("--out", type=Path, default=None, help="results directory")
     parser.add_argument("--publish", action="store_true",
                         help="copy the plots and summary to bench/plots/ for docs/benchmarks.md")
@@ -265,13 +267,26 @@ def main(argv: list[str] | None = None) -> Path:
     names = args.frameworks.split(",") if args.frameworks else \
         ["ours"] + ([] if args.quick or args.no_ref else ["reference"])
     frameworks = servers.select(names, out / "logs")
-    suite = Suite(frameworks, QUICK if args.quick else Sizes(), out,
+    suite = Suite(frameworks, _sizes(QUICK if args.quick else Sizes(), args.set), out,
                   metadata(frameworks, args.quick))
     if only & BROWSER_FIGURES:
         suite.browser_figures(only)
     suite.load_figures(only)
     finish(suite.results, out, args.publish)
     return out
+
+
+def _sizes(base: Sizes, overrides: str) -> Sizes:
+    """`base` with NAME=VALUE overrides; a tuple's items are joined by `+`."""
+    changes: dict[str, Any] = {}
+    for item in filter(None, overrides.split(",")):
+        name, _, text = item.partition("=")
+        current = getattr(base, name)
+        if isinstance(current, tuple):
+            changes[name] = tuple(type(current[0])(x) for x in text.split("+"))
+        else:
+            changes[name] = type(current)(text)
+    return replace(base, **changes)
 
 
 def finish(results: dict[str, Any], out: Path, publish: bool) -> None:
