@@ -1,4 +1,4 @@
-"""Browser-free clients for both wire protocols: open a session, click, watch the counter.
+"""Browser-free clients for each wire protocol: open a session, click, watch the counter.
 
 `OursClient` speaks docs/protocol.md: GET the page (its config names the session and the
 models), WebSocket at `config.ws` with the `numerous_client` cookie, `hello`, `open`… `ready`,
@@ -256,7 +256,50 @@ class RefClient(BaseClient):
         return None
 
 
-CLIENTS: dict[str, type[BaseClient]] = {"ours": OursClient, "reference": RefClient}
+class ShinyClient(BaseClient):
+    """Shiny for Python 1.8, as its shiny.js drives it (read from its installed
+    session/_session.py): GET the page, WebSocket at /websocket/, a `config` frame from the
+    server, then `{"method": "init", "data": inputs}` with every input and the outputs' hidden
+    flags, as the browser sends them. A click is `{"method": "update", "data":
+    {"button:shiny.action": n}}`; the answer is a `values` frame with the counter output's
+    text, "Count: n"."""
+
+    async def open(self) -> None:
+        page = await self.http.get(self.base_url + "/")
+        page.raise_for_status()
+        url = "ws" + self.base_url.removeprefix("http") + "/websocket/"
+        self.ws = await connect(url, max_size=None, open_timeout=30)
+        await asyncio.wait_for(self.ws.recv(), 30)  # {"config": {...}}
+        await self.ws.send(json.dumps({"method": "init", "data": {
+            "button:shiny.action": 0, ".clientdata_output_counter_hidden": False,
+            ".clientdata_url_search": ""}}))
+        while True:  # the first flush carries the counter's first value
+            frame = await asyncio.wait_for(self.ws.recv(), 30)
+            self.frames_in += 1
+            self.bytes_in += len(frame)
+            value = self._counter_value(frame)
+            if value is not None:
+                self.value = self.base_value = value
+                break
+        self._start_reader()
+
+    async def _send_click(self, clicked: int) -> None:
+        assert self.ws is not None
+        await self.ws.send(json.dumps({"method": "update",
+                                       "data": {"button:shiny.action": clicked}}))
+
+    def _counter_value(self, frame: str | bytes) -> float | None:
+        text = frame if isinstance(frame, str) else frame.decode()
+        if '"values"' not in text:
+            return None
+        value = json.loads(text).get("values", {}).get(self.counter_key)
+        if isinstance(value, str) and value.startswith("Count: "):
+            return float(value.removeprefix("Count: "))
+        return None
+
+
+CLIENTS: dict[str, type[BaseClient]] = {"ours": OursClient, "reference": RefClient,
+                                        "shiny": ShinyClient}
 """The frameworks whose wire protocol the load generator speaks, and its client for each."""
 
 
