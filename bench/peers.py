@@ -52,18 +52,32 @@ class Peer:
     path: str = "/"
     """URL path of an app; `{app}` is its file stem (Panel serves each file at /<stem>)."""
     env: dict[str, str] = field(default_factory=dict)
+    dev: tuple[tuple[str, ...], dict[str, str]] | None = None
+    """How its docs run it while developing, so that saving the app file updates the open
+    page: (arguments added to `command`, environment added to `env`); None if it has no
+    hot reload."""
 
     @property
     def venv(self) -> Path:
         return BENCH / f".venv-{self.name}"
 
-    def argv(self, app: str, port: int) -> list[str]:
+    def argv(self, app: str, port: int, dev: bool = False) -> list[str]:
         first, *rest = self.command
+        if dev and self.dev is not None:
+            rest = [arg for arg in rest if arg not in DEV_DROPS] + list(self.dev[0])
         exe = str(self.venv / "bin" / first)
         return [exe, *(arg.format(app=app, port=port) for arg in rest)]
 
+    def environment(self, port: int, dev: bool = False) -> dict[str, str]:
+        extra = self.dev[1] if dev and self.dev is not None else {}
+        return {k: v.format(port=port) for k, v in {**self.env, **extra}.items()}
+
     def url_path(self, app: str) -> str:
         return self.path.format(app=app)
+
+
+DEV_DROPS = {"--production"}
+"""Deployment flags left out in development mode (Solara reloads only without it)."""
 
 
 def _text_of(selector: str) -> str:
@@ -79,20 +93,23 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
          ("streamlit", "run", "{app}.py", "--server.headless", "true",
           "--server.address", "127.0.0.1", "--server.port", "{port}",
           "--browser.gatherUsageStats", "false"),
-         PageSpec(ready=f"{_has_text('.st-key-counter p')} && !!q('.st-key-button button')",
+         dev=(("--server.runOnSave", "true"), {}),
+         page=PageSpec(ready=f"{_has_text('.st-key-counter p')} && !!q('.st-key-button button')",
                   button=".st-key-button button", value=_text_of(".st-key-counter p"),
                   dashboard_ready="!!q('.st-key-chart canvas, .st-key-chart svg') && "
                                   "!!q('.st-key-table canvas')")),
     Peer("shiny", "Shiny 1.8", "3.11", ("shiny==1.8.0", "pandas", "matplotlib"),
          ("shiny", "run", "{app}.py", "--host", "127.0.0.1", "--port", "{port}"),
-         PageSpec(ready=f"{_has_text('#counter')} && !!q('#button')",
+         dev=(("--reload",), {}),
+         page=PageSpec(ready=f"{_has_text('#counter')} && !!q('#button')",
                   button="#button", value=_text_of("#counter"),
                   dashboard_ready="!!q('#chart img') && !!q('#table table tbody tr')")),
     Peer("solara", "Solara 1.58", "3.11",
          ("solara==1.58.2", "solara-assets==1.58.2", "pandas", "plotly", "anywidget"),
          ("solara", "run", "{app}.py", "--production", "--host", "127.0.0.1",
           "--port", "{port}"),
-         PageSpec(ready=f"{_has_text('.bench-counter')} && !!q('.bench-button')",
+         dev=((), {}),
+         page=PageSpec(ready=f"{_has_text('.bench-counter')} && !!q('.bench-button')",
                   button=".bench-button", value=_text_of(".bench-counter"),
                   # Offline, solara.DataFrame stays an unresolved <v-data-table> element (no
                   # rows): the table counts as there once that element is.
@@ -101,8 +118,9 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
     Peer("panel", "Panel 1.10", "3.12", ("panel==1.10.0", "pandas"),
          ("panel", "serve", "{app}.py", "--address", "127.0.0.1", "--port", "{port}",
           "--allow-websocket-origin", "127.0.0.1:{port}"),
+         dev=(("--dev",), {}),
          # css_classes land on each component's host element; its content is in its shadow root.
-         PageSpec(ready="!!qin('.bench-button', 'button') && "
+         page=PageSpec(ready="!!qin('.bench-button', 'button') && "
                         "!!(qin('.bench-counter', 'p') || {}).textContent",
                   button=".bench-button button",
                   value="(qin('.bench-counter', 'p') ? "
@@ -113,11 +131,11 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
          path="/{app}"),
     Peer("nicegui", "NiceGUI 3.18", "3.11", ("nicegui==3.18.0",),
          ("python", "{app}.py"),
-         PageSpec(ready=f"{_has_text('.bench-counter')} && !!q('.bench-button')",
+         page=PageSpec(ready=f"{_has_text('.bench-counter')} && !!q('.bench-button')",
                   button=".bench-button", value=_text_of(".bench-counter"),
                   dashboard_ready="!!q('.bench-chart canvas') && "
                                   "!!q('.bench-table tbody tr')"),
-         env={"BENCH_PORT": "{port}"}),
+         env={"BENCH_PORT": "{port}"}, dev=((), {"BENCH_RELOAD": "1"})),
 ]}
 
 

@@ -132,7 +132,7 @@ class Suite:
             ours_and_ref = [fw for fw in self.frameworks if fw.peer is None]
             for fw in ours_and_ref if "burst" in only else []:
                 self.record("burst_browser", fw, lambda fw=fw: self._burst(chromium, fw))
-            for fw in ours_and_ref if "hot_reload" in only else []:
+            for fw in self.frameworks if "hot_reload" in only else []:
                 self.record("hot_reload", fw, lambda fw=fw: hotreload.hot_reload(
                     chromium, fw, self.sizes.hot_runs, self.out / "logs" / f"{fw.name}-dev.log"))
 

@@ -117,7 +117,7 @@ class Server:
 
     def __init__(self, framework: Framework, app: str, log: Path, *,
                  env: dict[str, str] | None = None, command: list[str] | None = None,
-                 app_dir: Path | None = None) -> None:
+                 app_dir: Path | None = None, dev: bool = False) -> None:
         self.framework = framework
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -128,8 +128,8 @@ class Server:
         if framework.peer is not None and command is None:
             # A peer serves its own file for the app, started as its docs deploy it.
             app_dir = app_dir or PEER_APPS / framework.name
-            command = framework.peer.argv(app, self.port)
-            env.update({k: v.format(port=self.port) for k, v in framework.peer.env.items()})
+            command = framework.peer.argv(app, self.port, dev)
+            env.update(framework.peer.environment(self.port, dev))
         self.app_dir = app_dir or APPS / app
         command = command or [framework.python, "-m", "uvicorn", "app:app", "--app-dir", ".",
                               "--host", "127.0.0.1", "--port", str(self.port),

@@ -19,4 +19,7 @@ def index():
     button.on_click(increment)
 
 
-ui.run(host="127.0.0.1", port=int(os.environ["BENCH_PORT"]), reload=False, show=False)
+# As deployed: no reloader, no browser. The hot-reload figure sets BENCH_RELOAD=1, as in
+# development.
+ui.run(host="127.0.0.1", port=int(os.environ["BENCH_PORT"]),
+       reload=os.environ.get("BENCH_RELOAD") == "1", show=False)
