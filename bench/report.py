@@ -146,12 +146,20 @@ PEER_ROWS: list[tuple[str, str, Getter, str]] = [
     ("TTI warm, dashboard, p50", "load_dashboard", _get("warm", "tti_ms", "p50"), "ms"),
     ("bytes cold, dashboard", "load_dashboard", _get("cold", "bytes", "p50"), "B"),
     ("bytes warm, dashboard", "load_dashboard", _get("warm", "bytes", "p50"), "B"),
+    ("hot reload, app.py edit → page shows it, p50", "hot_reload", _get("app_py_ms", "p50"),
+     "ms"),
+    ("WS round trip (protocol client), p50", "round_trip", _get("ms", "p50"), "ms"),
+    ("WS round trip (protocol client), p99", "round_trip", _get("ms", "p99"), "ms"),
+    ("KiB per idle session (protocol clients)", "memory", _last_step("kib_per_session"), "KiB"),
+    ("many sessions × 1 click/s, p50", "sustained", _get("ms", "p50"), "ms"),
+    ("many sessions × 1 click/s, p99", "sustained", _get("ms", "p99"), "ms"),
 ]
 PEER_SHARES: list[tuple[str, str, Getter]] = [
     ("RSS growth given back after close", "idle_pages",
      _get("after_close", "rss_returned_fraction")),
-    ("threads back to baseline after close", "idle_pages",
+    ("threads back to baseline after close, s", "idle_pages",
      _get("after_close", "threads_back_after_s")),
+    ("many sessions × 1 click/s, errors", "sustained", _get("errors")),
 ]
 
 
