@@ -259,3 +259,43 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return [path]
+
+
+PEER_PLOTS = [("TTI cold, counter, p50", "ms"), ("TTI warm, counter, p50", "ms"),
+              ("click → DOM, p50", "ms"), ("KiB per idle page (server RSS)", "KiB"),
+              ("TTI cold, dashboard, p50", "ms"), ("bytes cold, counter", "MB")]
+
+
+def plot_peers(results: dict[str, Any], out: Path) -> list[Path]:
+    """One bar chart per headline browser figure, every framework of the run; [] if the run
+    had no peer or matplotlib is missing."""
+    figures = results["figures"]
+    names = list(dict.fromkeys(name for figure in figures.values() if isinstance(figure, dict)
+                               for name in figure if name != "reference"))
+    if len(names) < 2:
+        return []
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    rows = {label: (key, getter) for label, key, getter, _ in PEER_ROWS}
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    for ax, (label, unit) in zip(axes.flat, PEER_PLOTS, strict=True):
+        key, getter = rows[label]
+        values = [_value(figures.get(key, {}).get(name), getter) for name in names]
+        scale = 1e6 if unit == "MB" else 1.0
+        heights = [(v or 0) / scale for v in values]
+        bars = ax.bar(names, heights, color=["#2a7" if n == "ours" else "#888" for n in names])
+        for bar, value in zip(bars, values, strict=True):
+            if value is None:
+                bar.set_hatch("//")
+        ax.set_title(f"{label} ({unit}, lower is better)", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    fig.tight_layout()
+    path = out / "peers.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return [path]

@@ -291,7 +291,7 @@ def _sizes(base: Sizes, overrides: str) -> Sizes:
 
 def finish(results: dict[str, Any], out: Path, publish: bool) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    plots = report.plot(results, out)
+    plots = report.plot(results, out) + report.plot_peers(results, out)
     summary = report.markdown(results)
     (out / "summary.md").write_text(summary)
     latest = out.parent / "latest"
