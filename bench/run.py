@@ -164,7 +164,7 @@ class Suite:
     def load_figures(self, only: set[str]) -> None:
         s = self.sizes
         speaking = [fw for fw in self.frameworks if clients.speaks(fw.name)]
-        for fw in speaking if "burst" in only and fw.has_app("burst") else []:
+        for fw in [f for f in speaking if f.has_app("burst")] if "burst" in only else []:
             self.record("burst_raw", fw, lambda fw=fw: self._with(
                 fw, "burst", lambda srv: loadgen.burst(fw.name, srv.url, s.burst_sets)))
         for fw in speaking if "round_trip" in only else []:

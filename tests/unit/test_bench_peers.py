@@ -5,6 +5,7 @@ goes through the browser figures and the peers' table. No timing is asserted."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -71,3 +72,13 @@ def test_a_stand_in_peer_goes_through_the_browser_figures(tmp_path: Path) -> Non
     text = report.markdown(results)
     assert "| figure | ours | stand-in 1.0 |" in text
     assert "| click → DOM, p50 |" in text and "(×1)" in text
+
+
+def test_the_runner_wires_the_load_figures(tmp_path: Path) -> None:
+    out = run.main(["--quick", "--only", "round_trip,burst", "--set", "rtt_clicks=3",
+                    "--out", str(tmp_path)])
+    results = (out / "results.json").read_text()
+    figures = json.loads(results)["figures"]
+    assert figures["round_trip"]["ours"]["ms"]["n"] == 3
+    assert figures["burst_raw"]["ours"]["finished"]
+    assert (out / "summary.md").exists()
