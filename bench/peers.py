@@ -172,7 +172,8 @@ def ensure_venv(peer: Peer, log: Path | None = None) -> Path:
 
 def pyenv_python(minor: str) -> str:
     """pyenv's newest Python `minor` (e.g. "3.12")."""
-    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() \
+    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
+                          check=False).stdout.strip() \
         if shutil.which("pyenv") else os.path.expanduser("~/.pyenv")
     found = sorted(glob.glob(f"{root}/versions/{minor}.*/bin/python"))
     if not found:

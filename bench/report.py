@@ -211,8 +211,9 @@ def machine_load(results: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     others = [name for name in meta["versions"] if name not in ("ours", "reference", "chromium")]
-    peers = ["", "Each framework beside ours (its figure, and in brackets its figure / ours: "
-             "above 1 means ours leads):", "", peers_table(results)] if others else []
+    intro = ("Each framework beside ours (its figure, and in brackets its figure / ours: "
+             "above 1 means ours leads):")
+    peers = ["", intro, "", peers_table(results)] if others else []
     return "\n".join([
         f"# Bench results ({meta['mode']}, {meta['started']}, commit {meta.get('commit', '?')})",
         "",

@@ -224,10 +224,11 @@ def metadata(frameworks: list[servers.Framework], quick: bool) -> dict[str, Any]
     for fw in frameworks:
         packages = ["numerous-apps", "numerous-widgets", "uvicorn"] if fw.peer is None else \
             [spec.split("==")[0] for spec in fw.peer.packages if "==" in spec]
-        versions[fw.name] = subprocess.run(
-            [fw.python, "-c", "import importlib.metadata as m, sys; print(*(f'{p} "
-             "{m.version(p)}' for p in sys.argv[1:]), 'Python', sys.version.split()[0])",
-             *packages], capture_output=True, text=True).stdout.strip()
+        script = ("import importlib.metadata as m, sys; print(*(f'{p} {m.version(p)}' for p "
+                  "in sys.argv[1:]), 'Python', sys.version.split()[0])")
+        versions[fw.name] = subprocess.run([fw.python, "-c", script, *packages],
+                                           capture_output=True, text=True,
+                                           check=False).stdout.strip()
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor())
