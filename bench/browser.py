@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
 
+from .peers import OURS_PAGE, PageSpec
 from .stats import summary
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -25,10 +27,23 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 # Installed before any script of the page: WebSocket open/message counts, time to interactive,
-# and the first time a hot-reload marker or a button label is seen (epoch ms).
+# and the first time a hot-reload marker or a button label is seen (epoch ms). `q` is a
+# querySelector that also looks into open shadow roots (Panel renders in shadow DOM); the
+# framework's PageSpec says when its page is interactive.
 INIT_SCRIPT = """
 (() => {
-  const keys = %(keys)s;
+  const __keys = %(keys)s;
+  const q = window.__benchQ = (selector, root = document) => {
+    const found = root.querySelector(selector);
+    if (found) return found;
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) { const inner = q(selector, el.shadowRoot); if (inner) return inner; }
+    }
+    return null;
+  };
+  // `inner` inside the shadow root of the element `host` matches (Panel's components).
+  const qin = (host, inner) => { const h = q(host); return h && h.shadowRoot ? q(inner, h.shadowRoot) : null; };
+  window.__benchValue = () => %(value)s;
   const b = window.__bench = {ready: null, wsOpen: null, wsMessages: 0, seen: {},
                               sends: [], messages: []};
   const stamp = (list) => { list.push(performance.now()); if (list.length > 64) list.shift(); };
@@ -51,31 +66,40 @@ INIT_SCRIPT = """
     see('mark', document.getElementById('bench-mark'));
     see('label', document.querySelector('#button button'));
     if (b.ready !== null || b.wsOpen === null) return;
-    for (const key of keys) {
-      const el = document.getElementById(key);
-      if (!el || !el.firstElementChild) return;
-    }
+    if (!document.body || !(%(ready)s)) return;
     b.ready = performance.now();
   }
   new MutationObserver(check).observe(document, {childList: true, subtree: true,
                                                  characterData: true});
+  if (%(poll)s) {
+    const timer = setInterval(() => { check(); if (b.ready !== null) clearInterval(timer); }, 4);
+  }
 })();
 """
 
+
+def init_script(keys: list[str], spec: PageSpec = OURS_PAGE, dashboard: bool = False) -> str:
+    """The init script for a page of the framework `spec` describes."""
+    return INIT_SCRIPT % {"keys": json.dumps(keys), "value": spec.value,
+                          "ready": spec.dashboard_ready if dashboard else spec.ready,
+                          "poll": "true" if spec.poll else "false"}
+
+
 CLICK_SCRIPT = """
 () => {
-  const input = () => document.querySelector('#counter input');
+  const value = window.__benchValue;
   const c = window.__clk = {t0: null, before: null, samples: [], frames0: 0, frames: [],
                             until: null, sendAt: [], answerAt: []};
   const after = (list, t) => list.find((x) => x >= t);
   document.addEventListener('pointerdown', (e) => {
-    c.t0 = e.timeStamp; c.before = input() && input().getAttribute('value');
+    c.t0 = e.timeStamp; c.before = value();
     c.frames0 = window.__bench.wsMessages;
   }, true);
-  new MutationObserver(() => {
+  const observer = new MutationObserver(() => {
     if (c.t0 === null) return;
-    const value = input() && input().getAttribute('value');
-    if (value === c.before || (c.until !== null && value !== c.until)) return;
+    const now_value = value();
+    if (now_value === null || now_value === c.before ||
+        (c.until !== null && now_value !== c.until)) return;
     const now = performance.now(), b = window.__bench;
     c.samples.push(now - c.t0);
     c.frames.push(b.wsMessages - c.frames0);
@@ -85,10 +109,28 @@ CLICK_SCRIPT = """
     c.sendAt.push(sent === undefined ? null : sent - c.t0);
     c.answerAt.push(answer === undefined ? null : answer - c.t0);
     c.t0 = null;
-  }).observe(document.getElementById('counter'),
-             {subtree: true, attributes: true, childList: true, characterData: true});
+  });
+  // The counter's own mount point where there is one (ours); else the root node holding the
+  // counter's button: the document, or the shadow root it renders in (Panel).
+  const mount = document.getElementById('counter');
+  const holder = window.__benchQ(%(button)s);
+  const root = mount || (holder ? holder.getRootNode() : document);
+  const options = {subtree: true, attributes: true, childList: true, characterData: true};
+  observer.observe(root, options);
+  if (mount) return;
+  // In shadow DOM the value sits in another component's shadow root: watch every one.
+  const deep = (node) => {
+    for (const el of node.querySelectorAll('*')) {
+      if (el.shadowRoot) { observer.observe(el.shadowRoot, options); deep(el.shadowRoot); }
+    }
+  };
+  deep(document);
 }
 """
+
+
+def click_script(spec: PageSpec) -> str:
+    return CLICK_SCRIPT % {"button": json.dumps(spec.button)}
 
 
 NO_INPUT_DEFERRAL = "--disable-features=DeferRendererTasksAfterInput"
@@ -190,10 +232,11 @@ def new_context(browser: Browser) -> Any:
     return browser.new_context(bypass_csp=True)
 
 
-def _open_page(browser: Browser, keys: list[str]) -> tuple[Any, Page, Traffic]:
+def _open_page(browser: Browser, keys: list[str], spec: PageSpec = OURS_PAGE,
+               dashboard: bool = False) -> tuple[Any, Page, Traffic]:
     context = new_context(browser)
     page = context.new_page()
-    page.add_init_script(INIT_SCRIPT % {"keys": json.dumps(keys)})
+    page.add_init_script(init_script(keys, spec, dashboard))
     traffic = Traffic(context.new_cdp_session(page))
     return context, page, traffic
 
@@ -206,11 +249,12 @@ def _wait_ready(page: Page, timeout_ms: float = 90_000) -> float:
 # --- figures 1 and 2: time to interactive, bytes and requests ---------------------------------
 
 def page_loads(browser: Browser, url: str, keys: list[str], runs: int,
-               settle_ms: int = 500) -> dict[str, Any]:
+               settle_ms: int = 500, spec: PageSpec = OURS_PAGE,
+               dashboard: bool = False) -> dict[str, Any]:
     """`runs` cold loads (each in a fresh context), each followed by a warm reload."""
     samples: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
     for _ in range(runs):
-        context, page, traffic = _open_page(browser, keys)
+        context, page, traffic = _open_page(browser, keys, spec, dashboard)
         try:
             page.goto(url, wait_until="commit")
             for kind in ("cold", "warm"):
@@ -235,18 +279,19 @@ def _summarise_loads(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 # --- figure 3: click → DOM update --------------------------------------------------------------
 
-def click_latency(browser: Browser, url: str, keys: list[str], clicks: int) -> dict[str, Any]:
+def click_latency(browser: Browser, url: str, keys: list[str], clicks: int,
+                  spec: PageSpec = OURS_PAGE) -> dict[str, Any]:
     """Click the button `clicks` times (0.05–0.15 s apart); each time from the pointerdown
     event's timestamp to the MutationObserver seeing the counter's value change."""
-    context, page, _ = _open_page(browser, keys)
+    context, page, _ = _open_page(browser, keys, spec)
     errors = 0
     try:
         page.goto(url)
         _wait_ready(page)
-        page.evaluate(CLICK_SCRIPT)
+        page.evaluate(click_script(spec))
         for i in range(clicks):
             page.wait_for_timeout(random.uniform(50, 150))
-            page.click("#button button")
+            page.click(spec.button)
             try:
                 page.wait_for_function(f"window.__clk.samples.length >= {i + 1 - errors}",
                                        timeout=5000)
@@ -275,7 +320,7 @@ def burst_in_browser(browser: Browser, url: str, keys: list[str], times: int, ru
         try:
             page.goto(url)
             _wait_ready(page)
-            page.evaluate(CLICK_SCRIPT)
+            page.evaluate(click_script(OURS_PAGE))
             page.evaluate(f"window.__clk.until = '{times}'")
             page.click("#button button")
             try:
@@ -288,3 +333,56 @@ def burst_in_browser(browser: Browser, url: str, keys: list[str], times: int, ru
             context.close()
     return {"sets": times, "runs": runs, "unfinished": unfinished, "ms": summary(durations, 1),
             "frames": summary(frames, 0)}
+
+
+# --- idle sessions opened by real pages: server RSS and threads ---------------------------------
+
+def idle_sessions(browser: Browser, url: str, keys: list[str], counts: list[int],
+                  probe: Callable[[], tuple[int, int]], grace: float, settle: float = 3.0,
+                  spec: PageSpec = OURS_PAGE) -> dict[str, Any]:
+    """Server RSS and threads with `counts` idle pages open (each its own browser context,
+    so its own session in every framework), then after they all close. Same shape as
+    `loadgen.idle_memory`, for frameworks whose wire protocol the load generator cannot speak."""
+    def open_one() -> Any:
+        context, page, _ = _open_page(browser, keys, spec)
+        page.goto(url, wait_until="commit")
+        _wait_ready(page)
+        return context
+
+    for context in [open_one() for _ in range(3)]:  # imports, caches, first sessions
+        context.close()
+    time.sleep(grace + settle)
+    base_rss, base_threads = probe()
+    result: dict[str, Any] = {"baseline": {"rss_kib": base_rss, "threads": base_threads},
+                              "grace_s": grace, "steps": [], "clients": "browser pages"}
+    contexts: list[Any] = []
+    rss = base_rss
+    for count in counts:
+        while len(contexts) < count:
+            contexts.append(open_one())
+        time.sleep(settle)
+        rss, threads = probe()
+        result["steps"].append({
+            "sessions": len(contexts), "rss_kib": rss, "threads": threads,
+            "kib_per_session": round((rss - base_rss) / max(1, len(contexts)), 1),
+            "threads_per_session": round((threads - base_threads) / max(1, len(contexts)), 3)})
+    peak_rss = rss
+    for context in contexts:
+        context.close()
+    closed_at = time.monotonic()
+    threads_back_s = None
+    while time.monotonic() < closed_at + grace + 30:
+        time.sleep(1.0)
+        rss, threads = probe()
+        if threads <= base_threads + 1:
+            threads_back_s = round(time.monotonic() - closed_at, 1)
+            break
+    time.sleep(settle)
+    rss, threads = probe()
+    returned = (peak_rss - rss) / (peak_rss - base_rss) if peak_rss > base_rss else None
+    result["after_close"] = {
+        "waited_s": round(time.monotonic() - closed_at, 1), "rss_kib": rss, "threads": threads,
+        "threads_back_after_s": threads_back_s,
+        "rss_returned_fraction": None if returned is None else round(returned, 3),
+        "threads_returned": threads <= base_threads + 1}
+    return result

@@ -1,4 +1,4 @@
-"""Browser-free clients for both wire protocols: open a session, click, watch the counter.
+"""Browser-free clients for each wire protocol: open a session, click, watch the counter.
 
 `OursClient` speaks docs/protocol.md: GET the page (its config names the session and the
 models), WebSocket at `config.ws` with the `numerous_client` cookie, `hello`, `open`… `ready`,
@@ -19,18 +19,23 @@ delay is not counted.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import random
 import re
 import secrets
 import string
 import struct
+import sys
 import time
+import types
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from .peers import PEERS
 
 CONFIG_RE = re.compile(rb'<script id="numerous-config" type="application/json">(.*?)</script>',
                        re.S)
@@ -256,5 +261,136 @@ class RefClient(BaseClient):
         return None
 
 
+class ShinyClient(BaseClient):
+    """Shiny for Python 1.8, as its shiny.js drives it (read from its installed
+    session/_session.py): GET the page, WebSocket at /websocket/, a `config` frame from the
+    server, then `{"method": "init", "data": inputs}` with every input and the outputs' hidden
+    flags, as the browser sends them. A click is `{"method": "update", "data":
+    {"button:shiny.action": n}}`; the answer is a `values` frame with the counter output's
+    text, "Count: n"."""
+
+    async def open(self) -> None:
+        page = await self.http.get(self.base_url + "/")
+        page.raise_for_status()
+        url = "ws" + self.base_url.removeprefix("http") + "/websocket/"
+        self.ws = await connect(url, max_size=None, open_timeout=30)
+        await asyncio.wait_for(self.ws.recv(), 30)  # {"config": {...}}
+        await self.ws.send(json.dumps({"method": "init", "data": {
+            "button:shiny.action": 0, ".clientdata_output_counter_hidden": False,
+            ".clientdata_url_search": ""}}))
+        while True:  # the first flush carries the counter's first value
+            frame = await asyncio.wait_for(self.ws.recv(), 30)
+            self.frames_in += 1
+            self.bytes_in += len(frame)
+            value = self._counter_value(frame)
+            if value is not None:
+                self.value = self.base_value = value
+                break
+        self._start_reader()
+
+    async def _send_click(self, clicked: int) -> None:
+        assert self.ws is not None
+        await self.ws.send(json.dumps({"method": "update",
+                                       "data": {"button:shiny.action": clicked}}))
+
+    def _counter_value(self, frame: str | bytes) -> float | None:
+        text = frame if isinstance(frame, str) else frame.decode()
+        if '"values"' not in text:
+            return None
+        value = json.loads(text).get("values", {}).get(self.counter_key)
+        if isinstance(value, str) and value.startswith("Count: "):
+            return float(value.removeprefix("Count: "))
+        return None
+
+
+def streamlit_proto() -> tuple[Any, Any, Any]:
+    """(BackMsg, ForwardMsg, WidgetStates) modules from the Streamlit venv's own `streamlit.proto`,
+    loaded without importing Streamlit itself (only `protobuf` is needed here)."""
+    if "streamlit.proto.BackMsg_pb2" not in sys.modules:
+        found = sorted(PEERS["streamlit"].venv.glob("lib/python3.*/site-packages/streamlit"))
+        if not found:
+            raise RuntimeError("no Streamlit venv: run the suite with --frameworks streamlit")
+        for name, path in (("streamlit", found[-1]), ("streamlit.proto", found[-1] / "proto")):
+            module = types.ModuleType(name)
+            module.__path__ = [str(path)]
+            sys.modules.setdefault(name, module)
+    return (importlib.import_module("streamlit.proto.BackMsg_pb2"),
+            importlib.import_module("streamlit.proto.ForwardMsg_pb2"),
+            importlib.import_module("streamlit.proto.WidgetStates_pb2"))
+
+
+class StreamlitClient(BaseClient):
+    """Streamlit 1.67, as its front end drives it (read from its installed
+    web/server/starlette/starlette_websocket.py and proto/*.proto), with the protobuf classes
+    of its own package: GET the page, WebSocket at /_stcore/stream with the "streamlit"
+    subprotocol, a `BackMsg.rerun_script` with an empty `ClientState`; the script's run sends
+    `ForwardMsg` deltas, among them the button (its widget id) and the "Count: n" markdown.
+    A click is a `rerun_script` whose widget states hold the button's `trigger_value`; the
+    answer is the delta with "Count: n"."""
+
+    async def open(self) -> None:
+        self.back, self.forward, self.states = streamlit_proto()
+        self.button_id = ""
+        self.value = -1.0  # until the script's first run has sent "Count: n"
+        page = await self.http.get(self.base_url + "/")
+        page.raise_for_status()
+        url = "ws" + self.base_url.removeprefix("http") + "/_stcore/stream"
+        self.ws = await connect(url, subprotocols=["streamlit"],  # type: ignore[list-item]
+                                max_size=None, open_timeout=30)
+        await self._rerun(None)
+        while not self.button_id or self.value < 0:
+            frame = await asyncio.wait_for(self.ws.recv(), 30)
+            self.frames_in += 1
+            self.bytes_in += len(frame)
+            value = self._counter_value(frame)
+            if value is not None:
+                self.value = self.base_value = value
+        self._start_reader()
+
+    async def _rerun(self, trigger: str | None) -> None:
+        assert self.ws is not None
+        message = self.back.BackMsg()
+        state = message.rerun_script
+        state.query_string = ""
+        state.page_script_hash = ""
+        if trigger is not None:
+            widget = state.widget_states.widgets.add()
+            widget.id = trigger
+            widget.trigger_value = True
+        else:
+            state.widget_states.SetInParent()
+        await self.ws.send(message.SerializeToString())
+
+    async def _send_click(self, clicked: int) -> None:
+        await self._rerun(self.button_id)
+
+    def _counter_value(self, frame: str | bytes) -> float | None:
+        if isinstance(frame, str):
+            return None
+        message = self.forward.ForwardMsg()
+        message.ParseFromString(frame)
+        if message.WhichOneof("type") != "delta":
+            return None
+        delta = message.delta
+        if delta.WhichOneof("type") != "new_element":
+            return None
+        element = delta.new_element
+        kind = element.WhichOneof("type")
+        if kind == "button":
+            self.button_id = element.button.id
+        elif kind == "markdown" and element.markdown.body.startswith("Count: "):
+            return float(element.markdown.body.removeprefix("Count: "))
+        return None
+
+
+CLIENTS: dict[str, type[BaseClient]] = {"ours": OursClient, "reference": RefClient,
+                                        "shiny": ShinyClient, "streamlit": StreamlitClient}
+"""The frameworks whose wire protocol the load generator speaks, and its client for each."""
+
+
 def client_class(framework_name: str) -> type[BaseClient]:
-    return OursClient if framework_name == "ours" else RefClient
+    return CLIENTS[framework_name]
+
+
+def speaks(framework_name: str) -> bool:
+    return framework_name in CLIENTS

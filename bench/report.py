@@ -1,4 +1,4 @@
-"""The results JSON as a Markdown table of ratios (ours / reference) and PNG plots."""
+"""The results JSON as Markdown tables of ratios (ours / reference; each peer / ours) and plots."""
 
 from __future__ import annotations
 
@@ -120,6 +120,78 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _last_step(field: str) -> Getter:
+    def getter(figure: dict[str, Any]) -> float | None:
+        steps = figure.get("steps") or [{}]
+        value = steps[-1].get(field)
+        return float(value) if isinstance(value, int | float) else None
+
+    return getter
+
+
+# (label, figure key, getter, unit): the browser figures every framework has; lower is better
+PEER_ROWS: list[tuple[str, str, Getter, str]] = [
+    ("TTI cold, counter, p50", "load_counter", _get("cold", "tti_ms", "p50"), "ms"),
+    ("TTI warm, counter, p50", "load_counter", _get("warm", "tti_ms", "p50"), "ms"),
+    ("bytes cold, counter", "load_counter", _get("cold", "bytes", "p50"), "B"),
+    ("bytes warm, counter", "load_counter", _get("warm", "bytes", "p50"), "B"),
+    ("requests cold, counter", "load_counter", _get("cold", "network_requests", "p50"), ""),
+    ("click → DOM, p50", "click_browser", _get("ms", "p50"), "ms"),
+    ("click → DOM, p99", "click_browser", _get("ms", "p99"), "ms"),
+    ("click → DOM, no after-input deferral, p50", "click_browser_nodefer", _get("ms", "p50"),
+     "ms"),
+    ("KiB per idle page (server RSS)", "idle_pages", _last_step("kib_per_session"), "KiB"),
+    ("threads per idle page", "idle_pages", _last_step("threads_per_session"), ""),
+    ("TTI cold, dashboard, p50", "load_dashboard", _get("cold", "tti_ms", "p50"), "ms"),
+    ("TTI warm, dashboard, p50", "load_dashboard", _get("warm", "tti_ms", "p50"), "ms"),
+    ("bytes cold, dashboard", "load_dashboard", _get("cold", "bytes", "p50"), "B"),
+    ("bytes warm, dashboard", "load_dashboard", _get("warm", "bytes", "p50"), "B"),
+    ("hot reload, app.py edit → page shows it, p50", "hot_reload", _get("app_py_ms", "p50"),
+     "ms"),
+    ("WS round trip (protocol client), p50", "round_trip", _get("ms", "p50"), "ms"),
+    ("WS round trip (protocol client), p99", "round_trip", _get("ms", "p99"), "ms"),
+    ("KiB per idle session (protocol clients)", "memory", _last_step("kib_per_session"), "KiB"),
+    ("many sessions × 1 click/s, p50", "sustained", _get("ms", "p50"), "ms"),
+    ("many sessions × 1 click/s, p99", "sustained", _get("ms", "p99"), "ms"),
+]
+PEER_SHARES: list[tuple[str, str, Getter]] = [
+    ("RSS growth given back after close", "idle_pages",
+     _get("after_close", "rss_returned_fraction")),
+    ("threads back to baseline after close, s", "idle_pages",
+     _get("after_close", "threads_back_after_s")),
+    ("many sessions × 1 click/s, errors", "sustained", _get("errors")),
+]
+
+
+def peers_table(results: dict[str, Any]) -> str:
+    """Every framework beside ours: its figure and peer / ours (above 1: ours leads)."""
+    figures = results["figures"]
+    names = list(dict.fromkeys(name for figure in figures.values() if isinstance(figure, dict)
+                               for name in figure if name != "ours"))
+    versions = results["meta"].get("versions", {})
+    head = [versions.get(n, n).split(" Python")[0] or n for n in names]
+    lines = ["| figure | ours | " + " | ".join(head) + " |",
+             "| --- | ---: |" + " ---: |" * len(names)]
+    for label, key, getter, unit in PEER_ROWS:
+        figure = figures.get(key, {})
+        ours = _value(figure.get("ours"), getter)
+        cells = []
+        for name in names:
+            value = _value(figure.get(name), getter)
+            ratio = f" (×{value / ours:.3g})" if value is not None and ours else ""
+            cells.append(_fmt(value, unit) + ratio)
+        lines.append(f"| {label} | {_fmt(ours, unit)} | " + " | ".join(cells) + " |")
+    for label, key, getter in PEER_SHARES:
+        figure = figures.get(key, {})
+        cells = [_fmt(_value(figure.get(name), getter), "") for name in ["ours", *names]]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _value(figure: Any, getter: Getter) -> float | None:
+    return getter(figure) if isinstance(figure, dict) and "error" not in figure else None
+
+
 def _at_most(figure: Any, key: str, label: str, text: str) -> str:
     """A knee already passed at the first step is only known to be at most that many."""
     which = "p99" if "p99" in label else "p50"
@@ -138,13 +210,18 @@ def machine_load(results: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
+    others = [name for name in meta["versions"] if name not in ("ours", "reference", "chromium")]
+    intro = ("Each framework beside ours (its figure, and in brackets its figure / ours: "
+             "above 1 means ours leads):")
+    peers = ["", intro, "", peers_table(results)] if others else []
     return "\n".join([
         f"# Bench results ({meta['mode']}, {meta['started']}, commit {meta.get('commit', '?')})",
         "",
         f"Machine: {meta['machine']}. Ours: {meta['versions'].get('ours')}; reference: "
         f"{meta['versions'].get('reference', 'not run')}; Chromium "
-        f"{meta['versions'].get('chromium')}.", "",
-        table(results), "",
+        f"{meta['versions'].get('chromium')}."
+        + "".join(f" {name}: {meta['versions'][name]}." for name in others), "",
+        table(results), *peers, "",
         "Machine load while each figure ran (busy = share of all cores, this suite included):",
         "", machine_load(results), ""])
 
@@ -181,5 +258,45 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
     fig.tight_layout()
     path = out / "latency-vs-sessions.png"
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
+PEER_PLOTS = [("TTI cold, counter, p50", "ms"), ("TTI warm, counter, p50", "ms"),
+              ("click → DOM, p50", "ms"), ("KiB per idle page (server RSS)", "KiB"),
+              ("TTI cold, dashboard, p50", "ms"), ("bytes cold, counter", "MB")]
+
+
+def plot_peers(results: dict[str, Any], out: Path) -> list[Path]:
+    """One bar chart per headline browser figure, every framework of the run; [] if the run
+    had no peer or matplotlib is missing."""
+    figures = results["figures"]
+    names = list(dict.fromkeys(name for figure in figures.values() if isinstance(figure, dict)
+                               for name in figure if name != "reference"))
+    if len(names) < 2:
+        return []
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    rows = {label: (key, getter) for label, key, getter, _ in PEER_ROWS}
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    for ax, (label, unit) in zip(axes.flat, PEER_PLOTS, strict=True):
+        key, getter = rows[label]
+        values = [_value(figures.get(key, {}).get(name), getter) for name in names]
+        scale = 1e6 if unit == "MB" else 1.0
+        heights = [(v or 0) / scale for v in values]
+        bars = ax.bar(names, heights, color=["#2a7" if n == "ours" else "#888" for n in names])
+        for bar, value in zip(bars, values, strict=True):
+            if value is None:
+                bar.set_hatch("//")
+        ax.set_title(f"{label} ({unit}, lower is better)", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    fig.tight_layout()
+    path = out / "peers.png"
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return [path]

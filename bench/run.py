@@ -1,8 +1,9 @@
-"""Run the benchmark suite: this framework and numerous-apps 0.6.2, same machine, same apps.
+"""Run the benchmark suite: this framework, numerous-apps 0.6.2 and the peers, same machine.
 
-    python bench/run.py            # everything, both frameworks (about 30 minutes)
+    python bench/run.py            # everything, ours and the reference (about 35 minutes)
     python bench/run.py --quick    # every figure at tiny sizes, ours only (under 2 minutes)
     python bench/run.py --only round_trip,memory --no-ref
+    python bench/run.py --frameworks ours,streamlit,shiny,solara,panel,nicegui --only load,click,idle
 
 Results go to bench/results/<timestamp>/ (results.json, summary.md, plots, server logs) and
 bench/results/latest/ (a copy). `--publish` also copies the plots to bench/plots/ for the docs.
@@ -22,16 +23,18 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import browser, hotreload, loadgen, report, servers  # noqa: E402
+from bench import browser, clients, hotreload, loadgen, report, servers  # noqa: E402
 
-FIGURES = ["load", "click", "burst", "hot_reload", "round_trip", "memory", "sustained", "ramp"]
+FIGURES = ["load", "click", "idle", "burst", "hot_reload", "round_trip", "memory", "sustained",
+           "ramp"]
+BROWSER_FIGURES = {"load", "click", "idle", "burst", "hot_reload"}
 ALIASES = {"concurrency": {"sustained", "ramp"}}
 
 
@@ -50,15 +53,21 @@ class Sizes:
     burst_sets: int = 10_000
     burst_runs: int = 5
     hot_runs: int = 5
+    idle_pages: tuple[int, ...] = (10, 30)
 
 
-QUICK = Sizes(load_runs=1, browser_clicks=5, rtt_clicks=20, memory_counts=(5, 10), grace=1.0,
+# A grace of 3 s: on a loaded machine a heavy page can open its WebSocket more than 1 s after
+# its GET, and then finds its session gone (the page never becomes interactive).
+QUICK = Sizes(load_runs=1, browser_clicks=5, rtt_clicks=20, memory_counts=(5, 10), grace=3.0,
               settle=1.0, sustained_sessions=10, sustained_seconds=3.0, ramp_steps=(5, 10),
-              ramp_seconds=2.0, burst_sets=10_000, burst_runs=1, hot_runs=1)
+              ramp_seconds=2.0, burst_sets=10_000, burst_runs=1, hot_runs=1,
+              idle_pages=(2, 4))
 
 
-def template_keys(app: str) -> list[str]:
-    """The widget keys an app's template places, in order."""
+def template_keys(app: str, framework: servers.Framework | None = None) -> list[str]:
+    """The widget keys an app's template places, in order ([] for a peer's app)."""
+    if framework is not None and framework.peer is not None:
+        return []
     text = (servers.APPS / app / "index.html.j2").read_text()
     return list(dict.fromkeys(re.findall(r"{{\s*(\w+)\s*}}", text)))
 
@@ -109,8 +118,8 @@ class Suite:
         with browser.chromium() as chromium:
             self.results["meta"]["versions"]["chromium"] = chromium.version
             if "load" in only:
-                for app in ("counter", "heavy"):
-                    for fw in self.frameworks:
+                for app in ("counter", "dashboard", "heavy"):
+                    for fw in [fw for fw in self.frameworks if fw.has_app(app)]:
                         self.record(f"load_{app}", fw, lambda fw=fw, app=app: self._loads(
                             chromium, fw, app))
             for fw in self.frameworks if "click" in only else []:
@@ -120,7 +129,10 @@ class Suite:
                     for fw in self.frameworks:
                         self.record("click_browser_nodefer", fw,
                                     lambda fw=fw: self._clicks(undeferred, fw))
-            for fw in self.frameworks if "burst" in only else []:
+            for fw in self.frameworks if "idle" in only else []:
+                self.record("idle_pages", fw, lambda fw=fw: self._idle(chromium, fw))
+            ours_and_ref = [fw for fw in self.frameworks if fw.peer is None]
+            for fw in ours_and_ref if "burst" in only else []:
                 self.record("burst_browser", fw, lambda fw=fw: self._burst(chromium, fw))
             for fw in self.frameworks if "hot_reload" in only else []:
                 self.record("hot_reload", fw, lambda fw=fw: hotreload.hot_reload(
@@ -128,13 +140,21 @@ class Suite:
 
     def _loads(self, chromium: Any, fw: servers.Framework, app: str) -> Any:
         with self.server(fw, app, f"load-{app}") as srv:
-            return browser.page_loads(chromium, srv.url + "/", template_keys(app),
-                                      self.sizes.load_runs)
+            return browser.page_loads(chromium, srv.page_url, template_keys(app, fw),
+                                      self.sizes.load_runs, spec=fw.page,
+                                      dashboard=app == "dashboard")
 
     def _clicks(self, chromium: Any, fw: servers.Framework) -> Any:
         with self.server(fw, "counter", "click") as srv:
-            return browser.click_latency(chromium, srv.url + "/", template_keys("counter"),
-                                         self.sizes.browser_clicks)
+            return browser.click_latency(chromium, srv.page_url, template_keys("counter", fw),
+                                         self.sizes.browser_clicks, spec=fw.page)
+
+    def _idle(self, chromium: Any, fw: servers.Framework) -> Any:
+        s = self.sizes
+        with self.server(fw, "counter", "idle") as srv:
+            return browser.idle_sessions(
+                chromium, srv.page_url, template_keys("counter", fw), list(s.idle_pages),
+                lambda: (srv.rss_kib(), srv.threads()), s.grace, s.settle, spec=fw.page)
 
     def _burst(self, chromium: Any, fw: servers.Framework) -> Any:
         with self.server(fw, "burst", "burst") as srv:
@@ -143,23 +163,24 @@ class Suite:
 
     def load_figures(self, only: set[str]) -> None:
         s = self.sizes
-        for fw in self.frameworks if "burst" in only else []:
+        speaking = [fw for fw in self.frameworks if clients.speaks(fw.name)]
+        for fw in [f for f in speaking if f.has_app("burst")] if "burst" in only else []:
             self.record("burst_raw", fw, lambda fw=fw: self._with(
                 fw, "burst", lambda srv: loadgen.burst(fw.name, srv.url, s.burst_sets)))
-        for fw in self.frameworks if "round_trip" in only else []:
+        for fw in speaking if "round_trip" in only else []:
             self.record("round_trip", fw, lambda fw=fw: self._with(
                 fw, "counter", lambda srv: loadgen.round_trip(fw.name, srv.url, s.rtt_clicks)))
-        for fw in self.frameworks if "memory" in only else []:
+        for fw in speaking if "memory" in only else []:
             self.record("memory", fw, lambda fw=fw: self._with(
                 fw, "counter", lambda srv: loadgen.idle_memory(
                     fw.name, srv.url, lambda: (srv.rss_kib(), srv.threads()),
                     list(s.memory_counts), s.grace, s.settle)))
-        for fw in self.frameworks if "sustained" in only else []:
+        for fw in speaking if "sustained" in only else []:
             self.record("sustained", fw, lambda fw=fw: self._with(
                 fw, "counter", lambda srv: loadgen.sustained(
                     fw.name, srv.url, s.sustained_sessions, s.sustained_seconds,
                     probe=lambda: (srv.rss_kib(), srv.threads()))))
-        for fw in self.frameworks if "ramp" in only else []:
+        for fw in speaking if "ramp" in only else []:
             self.record("ramp", fw, lambda fw=fw: self._with(
                 fw, "counter", lambda srv: loadgen.ramp(
                     fw.name, srv.url, list(s.ramp_steps), s.ramp_seconds)))
@@ -201,12 +222,13 @@ def _brief(value: Any) -> str:
 def metadata(frameworks: list[servers.Framework], quick: bool) -> dict[str, Any]:
     versions = {}
     for fw in frameworks:
-        versions[fw.name] = subprocess.run(
-            [fw.python, "-c", "import importlib.metadata as m, sys; print("
-             "'numerous-apps', m.version('numerous-apps'), 'numerous-widgets',"
-             " m.version('numerous-widgets'), 'uvicorn', m.version('uvicorn'),"
-             " 'Python', sys.version.split()[0])"],
-            capture_output=True, text=True).stdout.strip()
+        packages = ["numerous-apps", "numerous-widgets", "uvicorn"] if fw.peer is None else \
+            [spec.split("==")[0] for spec in fw.peer.packages if "==" in spec]
+        script = ("import importlib.metadata as m, sys; print(*(f'{p} {m.version(p)}' for p "
+                  "in sys.argv[1:]), 'Python', sys.version.split()[0])")
+        versions[fw.name] = subprocess.run([fw.python, "-c", script, *packages],
+                                           capture_output=True, text=True,
+                                           check=False).stdout.strip()
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor())
@@ -224,9 +246,16 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, ours only: a smoke test of every figure")
     parser.add_argument("--no-ref", action="store_true", help="skip numerous-apps 0.6.2")
+    parser.add_argument("--frameworks", default=None,
+                        help="comma-separated, among: ours, reference, "
+                             f"{', '.join(servers.PEERS)} (default: ours and reference; "
+                             "ours alone with --quick or --no-ref); a peer's venv is made on "
+                             "first use")
     parser.add_argument("--only", default=",".join(FIGURES),
                         help=f"comma-separated figures among: {', '.join(FIGURES)} "
                              "(concurrency = sustained,ramp)")
+    parser.add_argument("--set", default="", metavar="NAME=VALUE,...",
+                        help="override sizes, e.g. load_runs=5,browser_clicks=30,idle_pages=10+30")
     parser.add_argument("--out", type=Path, default=None, help="results directory")
     parser.add_argument("--publish", action="store_true",
                         help="copy the plots and summary to bench/plots/ for docs/benchmarks.md")
@@ -238,21 +267,34 @@ def main(argv: list[str] | None = None) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or servers.BENCH / "results" / (stamp + ("-quick" if args.quick else ""))
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    frameworks = [servers.ours()]
-    if not (args.quick or args.no_ref):
-        frameworks.append(servers.reference(log=out / "logs" / "ref-venv.log"))
-    suite = Suite(frameworks, QUICK if args.quick else Sizes(), out,
+    names = args.frameworks.split(",") if args.frameworks else \
+        ["ours"] + ([] if args.quick or args.no_ref else ["reference"])
+    frameworks = servers.select(names, out / "logs")
+    suite = Suite(frameworks, _sizes(QUICK if args.quick else Sizes(), args.set), out,
                   metadata(frameworks, args.quick))
-    if only & {"load", "click", "burst", "hot_reload"}:
+    if only & BROWSER_FIGURES:
         suite.browser_figures(only)
     suite.load_figures(only)
     finish(suite.results, out, args.publish)
     return out
 
 
+def _sizes(base: Sizes, overrides: str) -> Sizes:
+    """`base` with NAME=VALUE overrides; a tuple's items are joined by `+`."""
+    changes: dict[str, Any] = {}
+    for item in filter(None, overrides.split(",")):
+        name, _, text = item.partition("=")
+        current = getattr(base, name)
+        if isinstance(current, tuple):
+            changes[name] = tuple(type(current[0])(x) for x in text.split("+"))
+        else:
+            changes[name] = type(current)(text)
+    return replace(base, **changes)
+
+
 def finish(results: dict[str, Any], out: Path, publish: bool) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    plots = report.plot(results, out)
+    plots = report.plot(results, out) + report.plot_peers(results, out)
     summary = report.markdown(results)
     (out / "summary.md").write_text(summary)
     latest = out.parent / "latest"

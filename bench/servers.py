@@ -1,4 +1,6 @@
-"""The two frameworks under test and their servers: interpreters, processes, /proc figures."""
+"""The frameworks under test and their servers: interpreters, processes, /proc figures.
+
+Ours, the reference (numerous-apps 0.6.2) and the peers of bench/peers.py."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from .peers import OURS_PAGE, PEER_APPS, PEERS, PageSpec, Peer, ensure_venv
+
 BENCH = Path(__file__).resolve().parent
 APPS = BENCH / "apps"
 REF_VENV = BENCH / ".ref-venv"
@@ -23,14 +27,28 @@ REF_PACKAGES = ["numerous-apps==0.6.2", "numerous-widgets==0.3.0", "playwright",
 
 @dataclass(frozen=True)
 class Framework:
-    """A framework build: `ours` (this repository) or `reference` (numerous-apps 0.6.2)."""
+    """A framework build: `ours` (this repository), `reference` (numerous-apps 0.6.2) or a
+    peer (bench/peers.py), which serves its own app files and renders its own DOM."""
 
     name: str
     python: str
+    peer: Peer | None = None
 
     @property
     def is_ours(self) -> bool:
         return self.name == "ours"
+
+    @property
+    def page(self) -> PageSpec:
+        return self.peer.page if self.peer else OURS_PAGE
+
+    def has_app(self, app: str) -> bool:
+        if self.peer is None:
+            return (APPS / app).is_dir()
+        return (PEER_APPS / self.name / f"{app}.py").exists()
+
+    def url_path(self, app: str) -> str:
+        return self.peer.url_path(app) if self.peer else "/"
 
 
 def ours() -> Framework:
@@ -44,6 +62,27 @@ def reference(log: Path | None = None) -> Framework:
     if not python.exists():
         _create_ref_venv(log)
     return Framework("reference", str(python))
+
+
+def peer(name: str, log: Path | None = None) -> Framework:
+    """A peer of bench/peers.py in its own venv (bench/.venv-<name>), made on first use."""
+    spec = PEERS[name]
+    return Framework(name, str(ensure_venv(spec, log)), spec)
+
+
+def select(names: list[str], log_dir: Path) -> list[Framework]:
+    """Frameworks by name: `ours`, `reference` and the peers' names."""
+    chosen = []
+    for name in names:
+        if name == "ours":
+            chosen.append(ours())
+        elif name == "reference":
+            chosen.append(reference(log=log_dir / "ref-venv.log"))
+        elif name in PEERS:
+            chosen.append(peer(name, log=log_dir / f"{name}-venv.log"))
+        else:
+            raise SystemExit(f"unknown framework {name!r}: ours, reference, {', '.join(PEERS)}")
+    return chosen
 
 
 def _create_ref_venv(log: Path | None) -> None:
@@ -78,13 +117,20 @@ class Server:
 
     def __init__(self, framework: Framework, app: str, log: Path, *,
                  env: dict[str, str] | None = None, command: list[str] | None = None,
-                 app_dir: Path | None = None) -> None:
+                 app_dir: Path | None = None, dev: bool = False) -> None:
         self.framework = framework
-        self.app_dir = app_dir or APPS / app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.page_url = self.url + framework.url_path(app)
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(env or {})
+        if framework.peer is not None and command is None:
+            # A peer serves its own file for the app, started as its docs deploy it.
+            app_dir = app_dir or PEER_APPS / framework.name
+            command = framework.peer.argv(app, self.port, dev)
+            env.update(framework.peer.environment(self.port, dev))
+        self.app_dir = app_dir or APPS / app
         command = command or [framework.python, "-m", "uvicorn", "app:app", "--app-dir", ".",
                               "--host", "127.0.0.1", "--port", str(self.port),
                               "--log-level", "warning", "--no-access-log"]
@@ -93,7 +139,7 @@ class Server:
             self.process = subprocess.Popen(
                 [c.replace("{port}", str(self.port)) for c in command], cwd=self.app_dir,
                 stdout=output, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
 
     def wait_serving(self, timeout: float = 30.0) -> Server:
         """Until the port answers HTTP (a 404 path, so that no session is created)."""

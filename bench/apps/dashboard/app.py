@@ -1,0 +1,41 @@
+"""The dashboard: a dropdown and a slider driving a 1 000-row table and a 10 000-point line
+chart, with numerous-widgets (DropDown, Slider, Table, Chart). The peers' versions of it are
+under bench/apps/peers/<peer>/dashboard.py; the data comes from the same module."""
+
+import sys
+from pathlib import Path
+
+import numerous.widgets as wi
+from numerous.apps import create_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "peers"))
+from _data import ROWS, WAVES, rows, series  # noqa: E402
+from _options import app_options  # noqa: E402
+
+
+def chart_data(wave, frequency):
+    xs, ys = series(wave, frequency)
+    return {"labels": [round(x, 4) for x in xs],
+            "datasets": [{"label": wave, "data": ys, "pointRadius": 0, "borderWidth": 1}]}
+
+
+def run_app():
+    wave = wi.DropDown(options=WAVES, label="Wave:", default=WAVES[0])
+    frequency = wi.Slider(label="Frequency:", min_value=1, max_value=20, step=1, default=3)
+    chart = wi.Chart(chart_type="line", data=chart_data(WAVES[0], 3),
+                     options={"animation": False})
+    table = wi.Table(data=rows(WAVES[0], 3), page_size=ROWS,
+                     columns=[{"accessorKey": "x", "header": "x"},
+                              {"accessorKey": "y", "header": "y"}])
+
+    def update(change=None):
+        chart.update_data(chart_data(wave.value, int(frequency.value)))
+        table.update_data(rows(wave.value, int(frequency.value)))
+
+    wave.observe(update, names="value")
+    frequency.observe(update, names="value")
+    return {"wave": wave, "frequency": frequency, "chart": chart, "table": table}
+
+
+app = create_app(template="index.html.j2", app_generator=run_app, **app_options(create_app))
