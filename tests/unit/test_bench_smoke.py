@@ -23,7 +23,7 @@ def serve(tmp_path: Path) -> Any:
 
     def _serve(app: str) -> servers.Server:
         server = servers.Server(servers.ours(), app, tmp_path / f"{app}.log",
-                                env={"NUMEROUS_BENCH_GRACE": "0.5", "NUMEROUS_BENCH_BURST": "200"})
+                                env={"NUMEROUS_BENCH_GRACE": "3", "NUMEROUS_BENCH_BURST": "200"})
         started.append(server)
         return server.wait_serving()
 
@@ -47,7 +47,7 @@ async def test_load_generator_figures_for_ours(serve: Any) -> None:
     steps = await loadgen.ramp("ours", counter.url, [2, 4], duration=1)
     assert [step["sessions"] for step in steps] == [2, 4]
 
-    memory = await loadgen.idle_memory("ours", counter.url, probe, [2, 5], grace=0.5,
+    memory = await loadgen.idle_memory("ours", counter.url, probe, [2, 5], grace=3.0,
                                        settle=0.2)
     assert [step["sessions"] for step in memory["steps"]] == [2, 5]
     assert {"rss_kib", "threads", "threads_returned", "rss_returned_fraction",
