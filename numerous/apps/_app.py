@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket
 
 from . import _comm, _output
 from ._assets import ASSETS, Asset, client_files, is_remote, is_url, remote_imports
-from ._classic import classic_config, is_classic
+from ._classic import bundle_names, classic_config, is_classic
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
 from ._files import DEFAULT_MAX_UPLOAD_BYTES, files_extension
@@ -374,7 +374,7 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
         # Every widget the client initializes (children, the hidden file channel too): their
         # code is preloaded with the rest instead of fetched after `ready`.
         preloads = _widget_assets(base, [*widgets.values(), *_session_widgets(session)], served)
-        classic = _classic_assets(base, session, preloads, served)
+        classic = _classic_assets(base, session, (preloads, assets), served)
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, preloads),
             body=_body(runtime, base, session.id, widgets, assets, context, classic),
@@ -417,7 +417,7 @@ def _session_widgets(session: Any) -> list[Any]:
     return [widget for widget in found if widget is not None]
 
 
-def _classic_assets(base: str, session: Any, assets: dict[str, list[str]],
+def _classic_assets(base: str, session: Any, lists: tuple[dict[str, list[str]], ...],
                     served: set[str]) -> dict[str, Any]:
     """The page config's `classic` entry; with classic widgets on the page, their bundle is
     also loaded early (a page of anywidgets alone never loads it). The files it names are
@@ -427,8 +427,9 @@ def _classic_assets(base: str, session: Any, assets: dict[str, list[str]],
     urls = [config["module"], config["style"], *config["libraries"].values()]
     served.update(url.rsplit("/", 1)[-1] for url in urls)
     if any(is_classic(widget) for widget in widgets):
-        assets["js"].append(config["module"])
-        assets["css"].append(config["style"])
+        for assets in lists:  # the page's preloads, and the config's early loads
+            assets["js"].append(config["module"])
+            assets["css"].append(config["style"])
     return dict(config)
 
 
@@ -531,8 +532,10 @@ async def _client_route(request: Request) -> Response:
 
 def _asset_route(runtime: AppRuntime) -> Callable[[Request], Any]:
     """Widget code this app's sessions use: the store is one per process, but under
-    `combine_apps` a public app must not serve a protected app's code."""
+    `combine_apps` a public app must not serve a protected app's code. The classic-widget
+    bundle is the framework's own and every app serves it."""
     served = runtime.sessions.assets
+    served.update(bundle_names())
 
     async def asset_route(request: Request) -> Response:
         name = request.path_params["name"]

@@ -386,12 +386,11 @@ UPLOAD_SLACK = 64 * 1024
 def files_extension(runtime: AppRuntime) -> Extension:
     """Uploads and downloads for every session of the app (`settings.max_upload_bytes`)."""
     registry = Files(runtime, runtime.settings.max_upload_bytes)
-    upload = Route(f"{UPLOAD_PATH}/{{token}}/{{target}}", _upload_route(registry),
-                   methods=["POST"])
+    upload = _upload_route(registry)
     # The body budget (numerous.apps._limits) lets a file up to the app's limit through; the
     # route's own check answers first, with the message the upload widget shows.
     upload.max_body = runtime.settings.max_upload_bytes + UPLOAD_SLACK  # type: ignore[attr-defined]
-    routes = [upload,
+    routes = [Route(f"{UPLOAD_PATH}/{{token}}/{{target}}", upload, methods=["POST"]),
               Route(f"{DOWNLOAD_PATH}/{{token}}", _download_route(registry), methods=["GET"])]
     return Extension(name="files", routes=routes, session_setup=registry.open, state=registry)
 

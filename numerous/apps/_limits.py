@@ -94,7 +94,10 @@ class _Metered:
         """Decided when first needed, at the earliest the first read of the body: by then
         the router has found the route."""
         if self.budget is None:
-            declared = getattr(self.scope.get("route"), ROUTE_BUDGET, None)
+            # FastAPI's routes put themselves in the scope; a plain Starlette route's endpoint
+            # carries the budget instead.
+            declared = getattr(self.scope.get("route"), ROUTE_BUDGET,
+                               getattr(self.scope.get("endpoint"), ROUTE_BUDGET, None))
             self.budget = self.configured if self.configured is not None else (
                 declared if isinstance(declared, int) else self.limit.default)
         return self.budget

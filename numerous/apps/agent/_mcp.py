@@ -75,8 +75,8 @@ _TOOLS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 def mcp_parts(access: Access) -> tuple[Route, Callable[[], Any]]:
     """MCP at `{base}/api/agent/mcp`, and the lifespan that runs its transport with the app."""
     endpoint = _Endpoint(access)
+    endpoint.max_body = access.runtime.settings.limits.max_message_bytes
     route = Route(MCP_PATH, endpoint, include_in_schema=False)
-    route.max_body = access.runtime.settings.limits.max_message_bytes  # type: ignore[attr-defined]
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
@@ -104,6 +104,8 @@ class _Endpoint:
     def __init__(self, access: Access) -> None:
         self.access = access
         self.target: ASGI | None = None
+        self.max_body = 0
+        """Its request body budget (numerous.apps._limits), the agent API's."""
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if self.target is not None:
