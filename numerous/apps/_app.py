@@ -464,8 +464,7 @@ def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -
     lines += [f'<link rel="stylesheet" href="{root}{url}">' for url in runtime.stylesheets]
     if runtime.theme_css:
         lines.append(f'<link rel="stylesheet" href="{base}/numerous/theme.css">')
-    lines += [f'<link rel="modulepreload" href="{base}/numerous/js/{client.version}/{name}">'
-              for name in client.closure("main.js")]
+    lines.append(f'<link rel="modulepreload" href="{base}/numerous/js/{client.version}/main.js">')
     lines += [f'<link rel="modulepreload" href="{url}">' for url in assets["js"]]
     lines += [f'<link rel="preload" as="style" href="{url}">' for url in assets["css"]]
     return "\n".join(lines)
