@@ -370,11 +370,12 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
         session, widgets = await runtime.open_session(identity, base, builder,
                                                       _client_address(request))
         served = runtime.sessions.assets
-        assets = _widget_assets(base, widgets.values(), served)
-        # Every widget the client initializes (children, the hidden file channel too): their
-        # code is preloaded with the rest instead of fetched after `ready`.
-        preloads = _widget_assets(base, [*widgets.values(), *_session_widgets(session)], served)
-        classic = _classic_assets(base, session, (preloads, assets), served)
+        every = _session_widgets(session)
+        # The placed widgets' code goes into the config; that of every widget the client
+        # initializes (children, the hidden file channel too) is preloaded with the rest
+        # instead of fetched after `ready`.
+        assets, preloads = _widget_assets(base, widgets.values(), every, served)
+        classic = _classic_assets(base, every, (preloads, assets), served)
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, preloads),
             body=_body(runtime, base, session.id, widgets, assets, context, classic),
@@ -396,7 +397,7 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
         return _app_error(runtime, base, exc)
     headers = dict(_NO_STORE)
     if runtime.security.enabled:
-        headers["Content-Security-Policy"] = runtime.security.header(_module_urls(session))
+        headers["Content-Security-Policy"] = runtime.security.header(_module_urls(every))
     return HTMLResponse(html, headers=headers)
 
 
@@ -417,12 +418,11 @@ def _session_widgets(session: Any) -> list[Any]:
     return [widget for widget in found if widget is not None]
 
 
-def _classic_assets(base: str, session: Any, lists: tuple[dict[str, list[str]], ...],
+def _classic_assets(base: str, widgets: list[Any], lists: tuple[dict[str, list[str]], ...],
                     served: set[str]) -> dict[str, Any]:
-    """The page config's `classic` entry; with classic widgets on the page, their bundle is
-    also loaded early (a page of anywidgets alone never loads it). The files it names are
-    this app's to serve."""
-    widgets = _session_widgets(session)
+    """The page config's `classic` entry; with classic widgets among the session's `widgets`,
+    their bundle is also loaded early (a page of anywidgets alone never loads it). The files
+    it names are this app's to serve."""
     config = classic_config(f"{base}/numerous/assets/", widgets)
     urls = [config["module"], config["style"], *config["libraries"].values()]
     served.update(url.rsplit("/", 1)[-1] for url in urls)
@@ -444,10 +444,10 @@ def _client_address(request: Request) -> str | None:
         return None
 
 
-def _module_urls(session: Any) -> list[str]:
+def _module_urls(widgets: list[Any]) -> list[str]:
     """Widget code the page loads from elsewhere: its origins go into the page's CSP."""
     urls = []
-    for widget in _session_widgets(session):
+    for widget in widgets:
         for trait in ("_esm", "_css"):
             value = getattr(widget, trait, None)
             if isinstance(value, str) and is_url(value) and is_remote(value):
@@ -470,17 +470,34 @@ def _head(runtime: AppRuntime, request: Request, assets: dict[str, list[str]]) -
     return "\n".join(lines)
 
 
-def _widget_assets(base: str, widgets: Any, served: set[str]) -> dict[str, list[str]]:
-    """The served URLs of the widgets' own modules and stylesheets, each once."""
-    assets: dict[str, list[str]] = {"js": [], "css": []}
-    for widget in widgets:
-        for trait, kind in (("_esm", "js"), ("_css", "css")):
-            text = getattr(widget, trait, "")
-            if isinstance(text, str) and text and not is_url(text):
-                url = f"{base}/numerous/assets/{ASSETS.register(text, kind, served)}"
+def _widget_assets(base: str, placed: Any, every: list[Any],
+                   served: set[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The served URLs of the widgets' own modules and stylesheets, each once: those of the
+    `placed` widgets (the page config's early loads), and those of `every` widget of the
+    session besides (the page's preloads). Each text is registered once."""
+    urls: dict[int, list[tuple[str, str]]] = {}
+
+    def of(widget: Any) -> list[tuple[str, str]]:
+        found = urls.get(id(widget))
+        if found is None:
+            found = urls[id(widget)] = []
+            for trait, kind in (("_esm", "js"), ("_css", "css")):
+                text = getattr(widget, trait, "")
+                if isinstance(text, str) and text and not is_url(text):
+                    name = ASSETS.register(text, kind, served)
+                    found.append((kind, f"{base}/numerous/assets/{name}"))
+        return found
+
+    def collect(widgets: Any) -> dict[str, list[str]]:
+        assets: dict[str, list[str]] = {"js": [], "css": []}
+        for widget in widgets:
+            for kind, url in of(widget):
                 if url not in assets[kind]:
                     assets[kind].append(url)
-    return assets
+        return assets
+
+    placed = list(placed)
+    return collect(placed), collect([*placed, *every])
 
 
 def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any],

@@ -179,7 +179,7 @@ class AppRuntime:
     def add(self, extension: Extension) -> None:
         """Take in an extension's contributions to sessions and pages (see NumerousApp.install
         for its routes and middleware)."""
-        if self.extension(extension.name) is not None:
+        if any(known.name == extension.name for known in self.extensions):
             raise ValueError(f"the app already has the {extension.name} extension")
         self.extensions = (*self.extensions, extension)
         if extension.identify is not None:
@@ -189,7 +189,7 @@ class AppRuntime:
         """The `state` of the extension called `name`, or None without one."""
         for extension in self.extensions:
             if extension.name == name:
-                return extension.state if extension.state is not None else extension
+                return extension.state
         return None
 
     def watch(self, connection: Connection, websocket: HTTPConnection) -> Connection:
