@@ -372,7 +372,7 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
         served = runtime.sessions.assets
         every = _session_widgets(session)
         # The placed widgets' code goes into the config; that of every widget the client
-        # initializes (children, the hidden file channel too) is preloaded with the rest
+        # initializes (their children, say) is preloaded with the rest
         # instead of fetched after `ready`.
         assets, preloads = _widget_assets(base, widgets.values(), every, served)
         classic = _classic_assets(base, every, (preloads, assets), served)

@@ -108,7 +108,7 @@ class Extension:
     """The extension's own object, for whoever asks `runtime.extension(name)`."""
     session_setup: Callable[[], None] | None = None
     """Run on a new session's thread before its widgets are built (not for shared widgets):
-    what every session needs, such as the hidden widget that starts downloads."""
+    what every session needs, such as its upload token."""
 
 
 # --- who decides dev mode --------------------------------------------------------------------
