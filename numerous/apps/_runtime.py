@@ -159,6 +159,8 @@ class AppRuntime:
         """Shutting down: new page loads are turned away so that they land elsewhere."""
         self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
         """Dev mode: widget values of a browser's previous session, by owner, to restore."""
+        self._base_css: tuple[tuple[str, int, int], Asset] | None = None
+        self._theme: Asset | None = None
 
     @property
     def dev(self) -> bool:
@@ -251,12 +253,20 @@ class AppRuntime:
         return build
 
     def base_css(self) -> Asset:
+        """The base stylesheet: the app's `static/css/numerous-base.css` where it has one
+        (read again when the file changes, for dev mode), else the built-in one."""
         override = self.base_dir / "static" / "css" / "numerous-base.css"
         path = override if override.is_file() else BUILTIN_STATIC_DIR / "numerous-base.css"
-        return _css_asset(path.read_bytes())
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if self._base_css is None or self._base_css[0] != key:
+            self._base_css = (key, _css_asset(path.read_bytes()))
+        return self._base_css[1]
 
     def theme(self) -> Asset:
-        return _css_asset((self.theme_css or "").encode())
+        if self._theme is None:
+            self._theme = _css_asset((self.theme_css or "").encode())
+        return self._theme
 
 
 def _css_asset(body: bytes) -> Asset:
