@@ -33,7 +33,8 @@ def run_app():
         rows = [sales(region.selected_value, m) for m in range(int(months.value))]
         chart.chart_data = {"labels": [row["month"] for row in rows],
                             "datasets": [{"label": f"Units, {region.selected_value}",
-                                          "data": [row["units"] for row in rows]}]}
+                                          "data": [row["units"] for row in rows],
+                                          "backgroundColor": "#6366f1"}]}
         table.data = rows
         totals.value = (f"{sum(row['units'] for row in rows):,} units, "
                         f"{sum(row['revenue'] for row in rows):,.2f} revenue")

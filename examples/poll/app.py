@@ -20,7 +20,8 @@ def run_app():
 
     def show():
         chart.chart_data = {"labels": CHOICES,
-                            "datasets": [{"label": "Votes", "data": list(votes.values())}]}
+                            "datasets": [{"label": "Votes", "data": list(votes.values()),
+                                          "backgroundColor": "#6366f1"}]}
         total = sum(votes.values())
         summary.value = f"{total} vote{'s' if total != 1 else ''}"
 
@@ -37,7 +38,7 @@ def run_app():
 
 
 # Visitors may press the buttons and nothing else: the chart and the summary are the app's.
-VISITORS_MAY = SharedWrites(writable={f"vote_{choice.lower()}": ["clicked"]
+VISITORS_MAY = SharedWrites(writable={f"vote_{choice.lower()}": ["clicked", "value"]
                                       for choice in CHOICES})
 
 app = create_app(template="index.html.j2", dev=True, app_generator=run_app,
