@@ -4,6 +4,7 @@ tests, and `numerous run` behind HAProxy. Each step uses the files the tutorial 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -65,9 +66,10 @@ def bootstrap(tmp_path: Path) -> Path:
     """Step 1, as the README says: the app is created, installed, served, and the next steps
     are printed; Ctrl+C (SIGTERM here) stops it."""
     port = free_port()
+    quiet_pip = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     process = subprocess.Popen([str(BIN / "numerous-bootstrap"), "my_app", "--port", str(port)],
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+                               text=True, env=quiet_pip)
     try:
         deadline = time.monotonic() + 60  # pip checks the requirements first
         while time.monotonic() < deadline and process.poll() is None:
