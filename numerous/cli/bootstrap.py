@@ -86,11 +86,24 @@ def next_steps(name: Path) -> str:
 
 
 def _command(name: str) -> str:
-    """`name` when the shell finds this Python's own, else its full path (so that the
-    tests run with the packages the bootstrap installed, not another Python's)."""
-    own = Path(sys.executable).parent / name
-    found = shutil.which(name)
-    return name if found is not None and Path(found).parent == own.parent else str(own)
+    """How to call this installation's `python` or `numerous` from a shell: the bare name when
+    the shell finds this one, else its full path (so that the tests run with the packages the
+    bootstrap installed, not another Python's)."""
+    if name == "python":
+        own: Path | None = Path(sys.executable)
+        names = ["python", Path(sys.executable).name]
+    else:
+        own = next((path for path in (Path(sys.argv[0]).absolute().parent / name,
+                                      Path(sys.executable).parent / name) if path.is_file()),
+                   None)
+        names = [name]
+    if own is None:
+        return name
+    for candidate in names:
+        found = shutil.which(candidate)
+        if found is not None and Path(found).parent == own.parent:
+            return candidate
+    return str(own)
 
 
 AUTH_FLAGS = {"env": "--with-auth", "db": "--with-db-auth", "oidc": "--with-oidc"}
