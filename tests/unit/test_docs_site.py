@@ -20,6 +20,9 @@ SNIPPET = re.compile(r'^--8<-- "([^"]+)"', re.M)
 
 
 def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    if not Path(MKDOCS).is_file():
+        pytest.fail("mkdocs is not installed in this Python: pip install '.[docs]' "
+                    "(scripts/test installs it)")
     return subprocess.run([MKDOCS, "build", "--strict", "-f", str(config), "-d", str(site)],
                           cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
