@@ -509,7 +509,7 @@ async def test_the_snapshot_opens_every_widget_in_creation_order(make_session: A
     session, widgets = await make_session(lambda: {"a": Counter(value=1), "b": Counter()})
     await session.call(lambda: setattr(widgets["a"], "value", 5))
     await session.call(lambda: widgets["b"].send("kept"))
-    session.outbox.put(Error(type="error", code="bad_frame", message="dropped"))
+    session.outbox.put(Error(type="error", code="callback_error", message="kept"))
 
     entries = await session.call(session.snapshot)
 
@@ -517,8 +517,9 @@ async def test_the_snapshot_opens_every_widget_in_creation_order(make_session: A
     assert all(e["type"] == "open" for e in entries)
     states = {e["id"]: e["state"] for e in entries}
     assert states[widgets["a"].model_id]["value"] == 5
-    # What the snapshot replaces is dropped; custom messages of live widgets are kept.
-    assert [e["type"] for e, _ in session.outbox.take()] == ["custom"]
+    # What the snapshot replaces (the update) is dropped; custom messages of live widgets and
+    # errors (a timer's before the page connected) are kept.
+    assert [e["type"] for e, _ in session.outbox.take()] == ["custom", "error"]
 
 
 async def test_a_layout_opens_with_only_the_traits_it_sets(make_session: Any) -> None:
