@@ -35,3 +35,14 @@ def test_the_controls_hold_the_slider_and_the_wave_buttons(driver):
     page = driver.open_session()
     children = page["controls"].state["children"]
     assert len(children) == 2 and all(child.startswith("IPY_MODEL_") for child in children)
+
+
+def test_moving_the_slider_redraws_the_table(driver):
+    page = driver.open_session()
+    before = page["table"].state["outputs"][-1]["data"]["text/plain"]
+    page.set("controls.children.0", value=3.0)  # the box's first child: the frequency slider
+    after = page["table"].state["outputs"][-1]["data"]["text/plain"]
+    assert after != before and "sin" in after
+    page.set("controls.children.1", index=1)  # the wave buttons: cos
+    assert "cos" in page["table"].state["outputs"][-1]["data"]["text/plain"]
+    assert page.errors == []
