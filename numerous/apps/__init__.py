@@ -13,6 +13,7 @@ from ._files import UploadedFile, download, on_upload
 from ._multi import combine_apps
 from ._pages import Page, PageContext, PageNotFound, current_page
 from ._redis_cache import RedisBackend
+from ._redis_store import RedisStore
 from ._security import SecurityPolicy
 from ._session import current_session, current_user
 from ._sessions import SessionLimits
@@ -33,7 +34,7 @@ from .widgets import Upload
 
 __all__ = [
     "CachedFunction", "MemoryBackend", "NumerousApp", "Page", "PageContext", "PageNotFound",
-    "RedisBackend", "SecurityPolicy", "SessionLimits", "SharedWrites", "Task", "TaskCancelled",
+    "RedisBackend", "RedisStore", "SecurityPolicy", "SessionLimits", "SharedWrites", "Task", "TaskCancelled",
     "TaskPool", "TaskRefused", "Timer", "Upload", "UploadedFile", "action", "after",
     "bind_query", "cache", "combine_apps", "configure_tasks", "create_app", "current_page",
     "current_session", "current_user", "download", "every", "on_upload", "start_task", "task",

@@ -35,12 +35,14 @@ from ._origin import cross_site_reason
 from ._pages import Page, PageContext, PageNotFound, page_builder
 from ._protocol import PROTOCOL_VERSION, CloseCode
 from ._limits import BodyLimit
+from ._redis_store import RedisStore
 from ._runtime import AppError, AppRuntime, AppSettings, Extension, decide_dev
 from ._security import SecurityHeaders, SecurityPolicy
 from ._session import Builder
 from ._writes import SharedWrites
 from ._sessions import AtCapacity, SessionLimits, TooManyNew
 from ._socket import serve_connection
+from ._store import STORE_ENV, SessionStore, store_extension
 from ._templating import TemplateProblem, json_script
 from ._urlstate import apply_query
 from ._widgets import widget_by_id
@@ -173,6 +175,8 @@ def create_app(
     task_queue: int = 32,
     metrics: bool | None = None,
     log_format: LogFormat | None = None,
+    store: SessionStore | None = None,
+    resume_users: bool = False,
 ) -> NumerousApp:
     """Serve `template` with the widgets of `app_generator()` (or `widgets`).
 
@@ -206,6 +210,13 @@ def create_app(
     that many run at once and `task_queue` more wait, further ones are refused; without it the
     app's tasks share the process-wide pool (`configure_tasks`).
 
+    `store=RedisStore("redis://...")` keeps every session's widget values in Redis (written
+    at most four times a second, with a TTL), so that a page whose instance went away is
+    rebuilt with its last values on another one, and shared widgets stay the same on every
+    instance; without it, `NUMEROUS_STORE` (a Redis URL, as `numerous run --store` sets it)
+    names one. `resume_users=True` lets a signed-in user's new session (another tab or
+    device) start from the values that user last had. See docs/deploy.md.
+
     `metrics` serves Prometheus metrics at `{base}/numerous/metrics` and the admin page at
     `{base}/numerous/admin` (docs/operate.md); None turns them on in dev mode, or when
     `NUMEROUS_METRICS_TOKEN` is set. `log_format="json"` writes one JSON object per log line.
@@ -235,9 +246,17 @@ def create_app(
         app.install(agent_extension(app.numerous))
     if log_format is not None:
         configure_logging(log_format)
+    store = store if store is not None else _store_from_env()
+    if store is not None:
+        app.install(store_extension(app.numerous, store, resume_users=resume_users))
     if _metrics_wanted(metrics, settings.dev):
         app.install(ops_extension(app.numerous, admin=_admin_app(app.numerous)))
     return app
+
+
+def _store_from_env() -> SessionStore | None:
+    url = os.environ.get(STORE_ENV, "").strip()
+    return RedisStore(url) if url else None
 
 
 def _pages(pages: list[Page] | None) -> tuple[Page, ...]:
@@ -530,6 +549,8 @@ def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, An
         "dev": runtime.dev,
         "grace": runtime.sessions.limits.grace,
         "restore": runtime.settings.restore_state,
+        # With a session store a lost page reloads and names its old session to be rebuilt.
+        "resume": runtime.extension("store") is not None,
         # Loaded while the WebSocket connects, so that rendering need not wait for them.
         "modules": assets["js"],
         "styles": assets["css"],
@@ -640,7 +661,7 @@ def _socket_route(runtime: AppRuntime) -> Callable[[WebSocket], Any]:
             await connection.close(CloseCode.UNAUTHORIZED, "not authenticated")
             return
         await serve_connection(connection, runtime.sessions, identity.owner,
-                               expires_at=identity.expires_at)
+                               expires_at=identity.expires_at, on_join=runtime.session_joined)
 
     return socket
 

@@ -45,3 +45,12 @@ def observe_login(event: LoginEvent) -> None:
 def observe_task_cancelled() -> None:
     if HOOKS.observer is not None:
         HOOKS.observer.task_cancelled()
+
+
+def observe_store_failure(operation: str) -> None:
+    """The session store refused or missed a `read`, `write`, `publish` or `listen`.
+
+    Asked for by name: an observer written before the store existed simply lacks it."""
+    report = getattr(HOOKS.observer, "store_failure", None)
+    if report is not None:
+        report(operation)

@@ -23,6 +23,9 @@ class Hello(TypedDict):
     session: str
     restore: NotRequired[dict[str, dict[str, JSON]]]
     """Widget values a page offers back after losing its session (restore_state apps)."""
+    resume: NotRequired[str]
+    """The id of the session a page lost: with a session store, the new session is rebuilt
+    from what the store kept for it (if the same owner opened it)."""
 
 
 class ClientUpdate(TypedDict):
@@ -328,6 +331,9 @@ def parse_hello(message: dict[str, JSON]) -> Hello:
     restore = message.get("restore")
     if isinstance(restore, dict) and all(isinstance(v, dict) for v in restore.values()):
         hello["restore"] = restore  # anything else there is ignored, not an error
+    resume = message.get("resume")
+    if isinstance(resume, str) and 0 < len(resume) <= 64:
+        hello["resume"] = resume
     return hello
 
 

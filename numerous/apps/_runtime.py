@@ -25,6 +25,7 @@ from ._assets import Asset, content_hash
 from ._connection import Connection
 from ._observe import HOOKS
 from ._pages import Page
+from ._protocol import Hello
 from ._security import SecurityPolicy
 from ._session import AppError, Builder, Session
 from ._sessions import SessionLimits, SessionManager
@@ -84,6 +85,7 @@ class AppSettings:
 
 
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
+Joined = Callable[[Session, Hello], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ class Extension:
     session_setup: Callable[[], None] | None = None
     """Run on a new session's thread before its widgets are built (not for shared widgets):
     what every session needs, such as its upload token."""
+    session_opened: Callable[[Session], None] | None = None
+    """Called on the event loop once a new session's widgets are built (the session store
+    starts keeping its values here)."""
+    session_joined: Joined | None = None
+    """Awaited on a session's first connection, before its snapshot: may put values back
+    into the widgets (the session store); True when it did, and the browser's offer of
+    values (restore_state) is then left aside."""
 
 
 # --- who decides dev mode --------------------------------------------------------------------
@@ -235,6 +244,9 @@ class AppRuntime:
             carried = self.carried_values.pop(identity.owner, None)
             if carried:
                 await session.call(lambda: session.restore_values(carried))
+            for extension in self.extensions:
+                if extension.session_opened is not None:
+                    extension.session_opened(session)
         except BaseException:
             self.sessions.close(session)
             raise
@@ -251,6 +263,14 @@ class AppRuntime:
             return builder()
 
         return build
+
+    async def session_joined(self, session: Session, hello: Hello) -> bool:
+        """A session's first connection: True when an extension put values back."""
+        for extension in self.extensions:
+            if extension.session_joined is not None and await extension.session_joined(
+                    session, hello):
+                return True
+        return False
 
     def base_css(self) -> Asset:
         """The base stylesheet: the app's `static/css/numerous-base.css` where it has one

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -33,16 +33,21 @@ logger = logging.getLogger("numerous.apps")
 HELLO_TIMEOUT = 10.0
 
 
+Joined = Callable[[Session, Hello], Awaitable[bool]]
+
+
 async def serve_connection(conn: Connection, manager: SessionManager, owner: str,
-                           expires_at: float | None = None) -> None:
+                           expires_at: float | None = None, on_join: Joined | None = None
+                           ) -> None:
     """Run a connection to its end. Never raises for anything the client does.
 
     `expires_at` (Unix time) is when the credentials the connection was opened with run out:
     then it is closed with 4401, and the page renews its sign-in and reconnects to the same
     session, so that a socket is never used for longer than its access token is valid.
+    `on_join` is awaited on a session's first connection (the session store puts values back).
     """
     with anyio.CancelScope(deadline=_deadline(expires_at)) as expiry:
-        await _serve(conn, manager, owner)
+        await _serve(conn, manager, owner, on_join)
     if expiry.cancelled_caught:
         logger.debug("a connection's sign-in ran out; closing it with 4401")
         await conn.close(CloseCode.UNAUTHORIZED, "the sign-in has expired")
@@ -55,7 +60,8 @@ def _deadline(expires_at: float | None) -> float:
     return anyio.current_time() + max(0.0, expires_at - time.time())
 
 
-async def _serve(conn: Connection, manager: SessionManager, owner: str) -> None:
+async def _serve(conn: Connection, manager: SessionManager, owner: str,
+                 on_join: Joined | None) -> None:
     joined = await _join(conn, manager, owner)
     if joined is None:
         return
@@ -66,7 +72,7 @@ async def _serve(conn: Connection, manager: SessionManager, owner: str) -> None:
     manager.attached(session)
     wake = session.outbox.listen(asyncio.get_running_loop())
     try:
-        await _restore(session, hello)
+        await _restore(session, hello, on_join)
         await _send_snapshot(conn, session)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_send_loop, conn, session, wake, tasks.cancel_scope)
@@ -103,10 +109,13 @@ async def _join(conn: Connection, manager: SessionManager, owner: str
     return session, hello
 
 
-async def _restore(session: Session, hello: Hello) -> None:
+async def _restore(session: Session, hello: Hello, on_join: Joined | None) -> None:
     """A page that lost its session offers its last values to the new one: taken once, on
-    the first connection, where the app allows it (restore_state)."""
+    the first connection, where the app allows it (restore_state). What a session store kept
+    comes first; the browser's copy is the fallback."""
     first, session.joined = not session.joined, True
+    if first and on_join is not None and await on_join(session, hello):
+        return
     values = hello.get("restore")
     if values and first and session.restorable:
         await session.call(lambda: session.offered_values(values))

@@ -72,7 +72,8 @@ class Worker:
 
     # One per session of an ordinary app: no instance dict, to keep an idle session small.
     __slots__ = ("_inbox", "_origin", "_thread", "assets", "base", "built", "comms", "dev",
-                 "initial_values", "loop", "pages", "shared", "stopped", "widgets", "writes")
+                 "initial_values", "loop", "on_change", "pages", "shared", "stopped", "widgets",
+                 "writes")
 
     def __init__(self, name: str, *, base: str, dev: bool, loop: asyncio.AbstractEventLoop,
                  shared: bool = False, assets: set[str] | None = None,
@@ -92,6 +93,9 @@ class Worker:
         """The pages that receive what the widgets publish."""
         self.built: asyncio.Future[dict[str, Widget]] | None = None
         self.stopped = False
+        self.on_change: Callable[[str, dict[str, Any]], None] | None = None
+        """Told (on this thread) of every value a widget takes: a model id and its traits.
+        The session store keeps them (`_store.py`); None: nobody listens."""
         self._origin: Page | None = None
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -225,10 +229,21 @@ class Worker:
         page.current_seq = max(page.current_seq, message["seq"])
         if not self.shared:
             self._handle(message)  # a private worker always works for its one page
+            if self.on_change is not None and message["type"] == "update":
+                self._report(message["id"], message["state"])
             return
         self.on_behalf_of(page, lambda: self._handle(message))
         if message["type"] == "update":
             self._tell_others(page, message["id"], message["state"])
+        if self.on_change is not None and message["type"] == "update":
+            self._report(message["id"], message["state"])
+
+    def _report(self, model_id: str, sent: dict[str, Any]) -> None:
+        # ipywidgets sends no echo of a browser's value: the store hears of it here.
+        widget = widget_by_id(model_id)
+        names = [name for name in sent if widget is not None and widget.has_trait(name)]
+        if names and self.on_change is not None and widget is not None:
+            self.on_change(model_id, widget.get_state(names))
 
     def _handle(self, message: WidgetMessage) -> None:
         widget = widget_by_id(message["id"])
@@ -310,6 +325,8 @@ class Worker:
             for page in self.pages:
                 if not page.closed:
                     page.outbox.put_state(kind, comm_id, state, page.current_seq)
+            if kind == "update" and self.on_change is not None:
+                self.on_change(comm_id, state)
         elif method == "custom":
             message = Custom(type="custom", id=comm_id, content=data.get("content"))
             self._deliver(message, list(buffers or []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import webbrowser
 from importlib.metadata import PackageNotFoundError, version
@@ -60,16 +61,21 @@ def cli() -> None:
               help="Keep dev mode (tracebacks in pages, the agent API) if the app asks for it.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="Write logs as text or as one JSON object per line (secrets redacted).")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Keep sessions in this Redis (redis://host:6379/0) for every app without "
+                   "a store of its own; also NUMEROUS_STORE.")
 def run(app_file: Path, host: str, port: int, attribute: str | None, root_path: str,
         proxy_headers: bool, forwarded_allow_ips: str, allowed_hosts: str | None,
         timeout_headers: float, timeout_keep_alive: int, dev_mode: bool,
-        log_format: LogFormat | None) -> None:
+        log_format: LogFormat | None, store_url: str | None) -> None:
     """Serve APP_FILE for production: no reload; sessions closed on shutdown.
 
     Dev mode is off even where the app passes dev=True to create_app, unless --dev is given.
     """
     if log_format is not None:
         configure_logging(log_format)  # before the app loads, so that its own lines follow
+    if store_url:
+        os.environ["NUMEROUS_STORE"] = store_url  # read by create_app() as the file loads
     app = load_app(app_file, attribute, dev=None if dev_mode else False)
     if dev_was_asked(app):
         click.echo(f"{app_file.name} asks for dev=True; serving it with dev mode off "

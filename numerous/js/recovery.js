@@ -1,12 +1,13 @@
 // What the page does when its session is lost: with create_app(restore_state=True) it reloads
 // once and offers the widgets' last values in its first hello (restore.js); otherwise, or when
-// that was just tried, it shows the session-lost banner.
+// that was just tried, it shows the session-lost banner. With a session store (config.resume) it
+// reloads the same way and names the lost session, which the server rebuilds from the store.
 
 import { createRestorer } from "./restore.js";
 import { showSessionLost } from "./ui.js";
 
 /**
- * @param {{base: string, restore?: boolean}} config
+ * @param {{base: string, session?: string, restore?: boolean, resume?: boolean}} config
  * @param {object} options
  * @param {() => void} options.reload
  * @param {Document} options.doc
@@ -15,7 +16,9 @@ import { showSessionLost } from "./ui.js";
  * @param {() => number} [options.now]
  */
 export function createRecovery(config, { reload, doc, storage, timers, now }) {
-  const restorer = config.restore ? createRestorer(config, { storage, timers, now }) : null;
+  const restorer = config.restore || config.resume
+    ? createRestorer(config, { storage, timers, now, values: Boolean(config.restore) })
+    : null;
   let lostShown = false;
   return {
     /** The session is gone (a `session_lost` frame or a final close): act once. */
@@ -27,7 +30,8 @@ export function createRecovery(config, { reload, doc, storage, timers, now }) {
     /** More fields for a hello: the values to restore, in this page's first hello only. */
     helloExtra() {
       const restore = restorer?.offer();
-      return restore ? { restore } : {};
+      const resume = restorer?.lostSession();
+      return { ...(restore ? { restore } : {}), ...(resume ? { resume } : {}) };
     },
     /**
      * Keep the values of the page's widgets for a recovery from now on (restore_state only).

@@ -2,6 +2,8 @@
 // values of its widgets in sessionStorage; when its session is gone (the server restarted, or
 // a load balancer moved the page to another instance), it reloads once by itself and offers
 // those values in its first hello, and the server puts them back into the new session's widgets.
+// With a session store on the server (config.resume) the page keeps its session's id instead and
+// names it in that hello (`resume`): the server rebuilds the session from the store.
 
 const AUTO_RELOAD_WINDOW_MS = 15_000; // never auto-reload twice within this time: no loops
 const SAVE_DELAY_MS = 200;
@@ -18,8 +20,9 @@ function keepable(value) {
 }
 
 /**
- * @param {{base: string}} config
+ * @param {{base: string, session?: string, resume?: boolean}} config
  * @param {object} [options]
+ * @param {boolean} [options.values] keep the widgets' values (restore_state; default true)
  * @param {Storage} [options.storage]
  * @param {{setTimeout: Function, clearTimeout: Function}} [options.timers]
  * @param {() => number} [options.now]
@@ -30,7 +33,10 @@ export function createRestorer(config, options = {}) {
   const now = options.now ?? (() => Date.now());
   const valuesKey = `numerous-restore:${config.base}`;
   const reloadKey = `numerous-restore-reload:${config.base}`;
+  const resumeKey = `numerous-resume:${config.base}`;
+  const values = options.values ?? true;
   let offered = false;
+  let named = false;
   let timer = null;
 
   function read(key) {
@@ -61,10 +67,25 @@ export function createRestorer(config, options = {}) {
     offer() {
       if (offered) return undefined;
       offered = true;
-      return read(valuesKey) ?? undefined;
+      return values ? read(valuesKey) ?? undefined : undefined;
+    },
+    /** The id of the session this tab lost, to name in the first hello (once), or undefined. */
+    lostSession() {
+      if (named || !config.resume) return undefined;
+      named = true;
+      const id = read(resumeKey);
+      return typeof id === "string" && id !== config.session ? id : undefined;
     },
     /** Keep the widgets' values current in storage from now on. */
     track(widgets, manager) {
+      if (config.resume && config.session) {
+        try {
+          storage.setItem(resumeKey, JSON.stringify(config.session));
+        } catch (err) {
+          console.warn("[numerous] cannot keep the session id for recovery", err);
+        }
+      }
+      if (!values) return;
       const save = () => {
         timer = null;
         try {

@@ -65,3 +65,25 @@ describe("with restore_state", () => {
     expect(banner().hidden).toBe(false);
   });
 });
+
+describe("with a session store (resume)", () => {
+  const page = (session) => createRecovery({ base: "/app", session, resume: true },
+    { reload, doc: document, storage, now: () => time,
+      timers: { setTimeout: () => 1, clearTimeout: () => {} } });
+
+  it("keeps the session id, reloads once when lost and names the lost session, not values", () => {
+    const manager = new WidgetManager();
+    manager.open("m1", { value: 7 });
+    const before = page("old-id");
+    expect(before.helloExtra()).toEqual({}); // its own first hello: nothing lost yet
+    before.track({ w: "m1" }, manager);
+    before.lost();
+    expect(reload).toHaveBeenCalledTimes(1);
+
+    const after = page("new-id"); // the reloaded page
+    expect(after.helloExtra()).toEqual({ resume: "old-id" });
+    expect(after.helloExtra()).toEqual({}); // a reconnect's hello
+    after.track({ w: "m1" }, manager);
+    expect(page("newer-id").helloExtra()).toEqual({ resume: "new-id" });
+  });
+});

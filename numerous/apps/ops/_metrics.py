@@ -108,6 +108,10 @@ class Metrics:
                                   "Sign-ins turned away by the rate limit.")
         self.tasks = p.Gauge("numerous_tasks", "Background tasks, by state.", ["state"], **live)
         self.tasks_cancelled = p.Counter("numerous_tasks_cancelled", "Tasks cancelled.")
+        self.store_failures = p.Counter(
+            "numerous_store_failures",
+            "Session store operations that failed or timed out (the app carried on in memory).",
+            ["operation"])
         self.runtimes: weakref.WeakSet[Any] = weakref.WeakSet()
         self._open: set[str] = set()
         self.opened_at: dict[str, float] = {}
@@ -159,6 +163,9 @@ class Metrics:
 
     def task_cancelled(self) -> None:
         self.tasks_cancelled.inc()
+
+    def store_failure(self, operation: str) -> None:
+        self.store_failures.labels(operation).inc()
 
     # --- connections and state --------------------------------------------------------------
 

@@ -148,3 +148,9 @@ class Observers:
     def task_cancelled(self) -> None:
         for observer in self.observers:
             observer.task_cancelled()
+
+    def store_failure(self, operation: str) -> None:
+        for observer in self.observers:
+            report = getattr(observer, "store_failure", None)
+            if report is not None:
+                report(operation)
