@@ -42,7 +42,7 @@ from ._session import Builder
 from ._writes import SharedWrites
 from ._sessions import AtCapacity, SessionLimits, TooManyNew
 from ._socket import serve_connection
-from ._store import STORE_ENV, SessionStore, store_extension
+from ._store import PREFIX_ENV, STORE_ENV, SessionStore, store_extension
 from ._templating import TemplateProblem, json_script
 from ._urlstate import apply_query
 from ._widgets import widget_by_id
@@ -256,7 +256,8 @@ def create_app(
 
 def _store_from_env() -> SessionStore | None:
     url = os.environ.get(STORE_ENV, "").strip()
-    return RedisStore(url) if url else None
+    prefix = os.environ.get(PREFIX_ENV, "").strip() or "numerous"
+    return RedisStore(url, prefix=prefix) if url else None
 
 
 def _pages(pages: list[Page] | None) -> tuple[Page, ...]:

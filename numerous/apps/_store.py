@@ -45,6 +45,9 @@ logger = logging.getLogger("numerous.apps")
 STORE_ENV = "NUMEROUS_STORE"
 """A Redis URL: `numerous run --store URL` sets it, and every app without a `store=` of its own
 then keeps its sessions there."""
+PREFIX_ENV = "NUMEROUS_STORE_PREFIX"
+"""The prefix of every key of that store (default `numerous`): deployments sharing a Redis
+database keep apart with prefixes of their own."""
 
 Fields = dict[Any, Any]
 """Pending fields of one stored hash: (widget key, trait) -> value, and "owner" -> digest."""
@@ -89,6 +92,7 @@ class StoreKeeper:
         self._deletes: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._soon = threading.Event()
         self._thread: threading.Thread | None = None
 
     # --- keys -------------------------------------------------------------------------------
@@ -108,15 +112,23 @@ class StoreKeeper:
     async def stop(self) -> None:
         """Write what is pending (a last round) and end the writer and the shared sync."""
         self._stop.set()
+        self._soon.set()
         if self.shared is not None:
             self.shared.stop()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 2.0)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._soon.wait(self.interval)
+            self._soon.clear()
             self.flush()
         self.flush()
+
+    def soon(self) -> None:
+        """Write now rather than at the end of the round: a session closed (its page, told
+        so, will be rebuilt elsewhere in a moment, from what is written here)."""
+        self._soon.set()
 
     # --- write-through (worker threads note, the writer thread writes) -----------------------
 
@@ -141,6 +153,7 @@ class StoreKeeper:
                 self.note(targets, key, state)
 
         session.worker.on_change = changed
+        session.on_close(self.soon)
 
     def note(self, targets: list[tuple[str, Fields]], key: str, state: dict[str, Any]) -> None:
         """Merge a widget's new values into the pending fields of each target hash (a dict
