@@ -172,6 +172,7 @@ class OursClient(BaseClient):
         if match is None:
             raise RuntimeError("the page has no numerous-config")
         config = json.loads(match.group(1))
+        self.token, self.session = token, config["session"]  # for a rebuild elsewhere
         self.counter_id = config["widgets"][self.counter_key]
         self.button_id = config["widgets"][self.button_key]
         self.seq = 0

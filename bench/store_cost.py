@@ -1,0 +1,184 @@
+"""The session store's cost and its rebuild time (docs/benchmarks.md#session-store).
+
+    python bench/store_cost.py                    # 1 000 sessions x 60 s, off/on x 3, rebuild x 3
+    python bench/store_cost.py --sessions 100 --seconds 10 --rounds 1
+
+Two measurements, against the real Redis (`--redis`, keys under a prefix of their own, deleted
+afterwards):
+
+- **cost**: the counter app served without and with `NUMEROUS_STORE` in turn (alternating, so
+  that whatever else the machine does falls on both); click latency p50 and p99 of `--sessions`
+  sessions clicking once a second, and the server's CPU seconds meanwhile.
+- **rebuild**: `--sessions` sessions click for a few seconds on one server, which is then
+  killed (SIGKILL); a new server starts, and every session comes back at once, as pages do
+  after losing their instance: a page load, then a hello naming the lost session. The time
+  from the first request to each session's `ready` (p50, p99, all), and sessions whose counter
+  did not come back with the value they had.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/store_cost.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+import redis  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from bench import loadgen, servers  # noqa: E402
+
+CONFIG_RE = re.compile(rb'id="numerous-config" type="application/json">(.*?)</script>')
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _env(store: str | None, prefix: str) -> dict[str, str]:
+    env = {"NUMEROUS_BENCH_GRACE": "30", "NUMEROUS_STORE": store or "",
+           "NUMEROUS_STORE_PREFIX": prefix}
+    return env
+
+
+def cost(store: str | None, prefix: str, sessions: int, seconds: float, out: Path
+         ) -> dict[str, Any]:
+    log = out / f"cost-{'store' if store else 'memory'}.log"
+    with servers.Server(servers.ours(), "counter", log, env=_env(store, prefix)) as server:
+        probe: dict[str, float] = {}
+
+        async def scenario() -> dict[str, Any]:
+            async with loadgen.http_client() as http:
+                clients, info = await loadgen.open_clients("ours", server.url, sessions, http)
+                probe["cpu"] = cpu_seconds(server.pid)
+                result = await loadgen.drive(clients, seconds)
+                probe["cpu"] = cpu_seconds(server.pid) - probe["cpu"]
+                result["open"] = info
+                await loadgen.close_all(clients)
+                return result
+
+        result = loadgen.run(scenario())
+    return {"store": bool(store), "p50": result["ms"]["p50"], "p99": result["ms"]["p99"],
+            "errors": result.get("errors", 0), "cpu_s": round(probe["cpu"], 2),
+            "clicks": result.get("clicks")}
+
+
+async def _resume(url: str, client: Any) -> tuple[float, bool]:
+    """One lost page coming back to `url`: page load, hello naming its session; the seconds
+    until `ready`, and whether its counter came back."""
+    started = time.perf_counter()
+    cookie = {"Cookie": f"numerous_client={client.token}"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        page = await http.get(url + "/", headers=cookie)
+    page.raise_for_status()
+    match = CONFIG_RE.search(page.content)
+    assert match is not None
+    config = json.loads(match.group(1))
+    counter = config["widgets"]["counter"]
+    value = None
+    ws_url = "ws" + url.removeprefix("http") + config["ws"]
+    async with connect(ws_url, additional_headers=cookie, open_timeout=60) as ws:
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "session": config["session"],
+                                  "resume": client.session}))
+        while (message := json.loads(await ws.recv()))["type"] != "ready":
+            if message["type"] == "open" and message["id"] == counter:
+                value = float(message["state"].get("value", 0))
+        took = time.perf_counter() - started
+    return took, value == client.value
+
+
+def rebuild(store: str, prefix: str, sessions: int, out: Path) -> dict[str, Any]:
+    env = _env(store, prefix)
+    first = servers.Server(servers.ours(), "counter", out / "rebuild-first.log", env=env)
+    with first:
+        async def click() -> list[Any]:
+            async with loadgen.http_client() as http:
+                clients, _ = await loadgen.open_clients("ours", first.url, sessions, http)
+                await loadgen.drive(clients, 5.0)
+                await asyncio.sleep(0.6)  # past the store's write round
+                return clients
+
+        clients = loadgen.run(click())
+        values = [c.value for c in clients]
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(10)
+        for client in clients:  # their sockets went with the server
+            client.closed = True
+    assert any(values), "nobody clicked"
+    with servers.Server(servers.ours(), "counter", out / "rebuild-second.log", env=env) as second:
+        httpx.get(second.url + "/", timeout=60)  # the instance taking over is already warm
+        async def come_back() -> tuple[list[tuple[float, bool]], float]:
+            started = time.perf_counter()
+            done = await asyncio.gather(*(_resume(second.url, c) for c in clients))
+            return done, time.perf_counter() - started
+
+        done, total = loadgen.run(come_back())
+    times = sorted(t for t, _ in done)
+    return {"sessions": len(done), "p50_s": round(times[len(times) // 2], 3),
+            "p99_s": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3),
+            "all_s": round(total, 3), "lost": sum(1 for _, ok in done if not ok)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--only", default="cost,rebuild")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/store-cost"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    runs: list[dict[str, Any]] = []
+    try:
+        for n in range(args.rounds):
+            if "cost" in args.only:
+                for store in (None, args.redis):
+                    runs.append({"round": n, **cost(store, prefix, args.sessions, args.seconds,
+                                                    args.out)})
+                    print(json.dumps(runs[-1]), flush=True)
+            if "rebuild" in args.only:
+                runs.append({"round": n, "rebuild": rebuild(args.redis, prefix, args.sessions,
+                                                            args.out)})
+                print(json.dumps(runs[-1]), flush=True)
+    finally:
+        client = redis.Redis.from_url(args.redis)
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    _summary(runs)
+    (args.out / "results.json").write_text(json.dumps(runs, indent=2))
+
+
+def _summary(runs: list[dict[str, Any]]) -> None:
+    for store in (False, True):
+        mine = [r for r in runs if r.get("store") is store]
+        if mine:
+            p99 = [r["p99"] for r in mine]
+            print(f"store {'on ' if store else 'off'}: p50 "
+                  f"{statistics.median(r['p50'] for r in mine):.2f} ms, p99 median "
+                  f"{statistics.median(p99):.2f} ms (runs {', '.join(f'{v:.1f}' for v in p99)})"
+                  f", CPU {statistics.median(r['cpu_s'] for r in mine):.1f} s")
+    rebuilt = [r["rebuild"] for r in runs if "rebuild" in r]
+    if rebuilt:
+        print("rebuild: p99 " + ", ".join(f"{r['p99_s']:.2f} s" for r in rebuilt) +
+              "; all " + ", ".join(f"{r['all_s']:.2f} s" for r in rebuilt) +
+              f"; lost {sum(r['lost'] for r in rebuilt)}")
+
+
+if __name__ == "__main__":
+    main()
