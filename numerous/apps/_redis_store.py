@@ -27,6 +27,20 @@ try:
 except ImportError:  # pragma: no cover - exercised without the extra installed
     redis = None  # type: ignore[assignment]
 
+_WRITE = """
+local ttl, at = tonumber(ARGV[1]), 2
+for _, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[at])
+  redis.call('HSET', key, unpack(ARGV, at + 1, at + 2 * n))
+  redis.call('PEXPIRE', key, ttl)
+  at = at + 1 + 2 * n
+end
+"""
+
+BATCH = 200
+"""Hashes written per script call: one command carries them (cheaper to build than a pipeline
+of two commands each), and Redis is never busy with one call for long."""
+
 _PUBLISH = """
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -63,17 +77,25 @@ class RedisStore:
         self.timeout = timeout
         self.prefix = prefix
         self._publish = client.register_script(_PUBLISH)
+        self._write = client.register_script(_WRITE)
 
     def __repr__(self) -> str:  # never the URL: it may hold a password
         return f"RedisStore(prefix={self.prefix!r}, ttl={self.ttl})"
 
     def write(self, writes: dict[str, dict[str, str]], deletes: list[str]) -> None:
-        """Set fields of several hashes and renew their TTL, and delete keys: one round trip."""
+        """Set fields of several hashes and renew their TTL, and delete keys: one round trip
+        (a script call per `BATCH` hashes, pipelined)."""
         pipe = self.client.pipeline(transaction=False)
-        ttl_ms = int(self.ttl * 1000)
-        for key, fields in writes.items():
-            pipe.hset(key, mapping=fields)
-            pipe.pexpire(key, ttl_ms)
+        keys = [key for key, fields in writes.items() if fields]
+        for start in range(0, len(keys), BATCH):
+            batch = keys[start:start + BATCH]
+            args: list[Any] = [int(self.ttl * 1000)]
+            for key in batch:
+                fields = writes[key]
+                args.append(len(fields))
+                for pair in fields.items():
+                    args.extend(pair)
+            self._write(keys=batch, args=args, client=pipe)
         if deletes:
             pipe.delete(*deletes)
         pipe.execute()

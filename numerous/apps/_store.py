@@ -90,6 +90,8 @@ class StoreKeeper:
         self.shared: SharedSync | None = None
         self._pending: dict[str, Fields] = {}
         self._deletes: list[str] = []
+        self._known: set[str] = set()
+        """Hashes whose owner digest is in the store: later rounds write only values."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._soon = threading.Event()
@@ -125,9 +127,11 @@ class StoreKeeper:
             self.flush()
         self.flush()
 
-    def soon(self) -> None:
-        """Write now rather than at the end of the round: a session closed (its page, told
+    def closed(self, key: str) -> None:
+        """A session closed: write now rather than at the end of the round (its page, told
         so, will be rebuilt elsewhere in a moment, from what is written here)."""
+        with self._lock:
+            self._known.discard(key)
         self._soon.set()
 
     # --- write-through (worker threads note, the writer thread writes) -----------------------
@@ -153,7 +157,7 @@ class StoreKeeper:
                 self.note(targets, key, state)
 
         session.worker.on_change = changed
-        session.on_close(self.soon)
+        session.on_close(lambda: self.closed(targets[0][0]))
 
     def note(self, targets: list[tuple[str, Fields]], key: str, state: dict[str, Any]) -> None:
         """Merge a widget's new values into the pending fields of each target hash (a dict
@@ -166,7 +170,8 @@ class StoreKeeper:
             for store_key, meta in targets:
                 pending = self._pending.get(store_key)
                 if pending is None:
-                    pending = self._pending[store_key] = dict(meta)
+                    pending = self._pending[store_key] = (
+                        {} if store_key in self._known else dict(meta))
                 pending.update(fields)
 
     def flush(self) -> bool:
@@ -184,6 +189,8 @@ class StoreKeeper:
             self._keep(pending, deletes)
             return False
         self.writes += 1
+        with self._lock:
+            self._known.update(key for key, fields in pending.items() if "owner" in fields)
         self.recovered()
         return True
 
@@ -215,6 +222,8 @@ class StoreKeeper:
     def recovered(self) -> None:
         if self.down:
             self.down = False
+            with self._lock:
+                self._known.clear()  # a Redis back empty needs the owners again
             logger.warning("session store: answering again; pending changes written")
 
     # --- rebuild ----------------------------------------------------------------------------

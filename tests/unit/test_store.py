@@ -282,6 +282,7 @@ def _redis_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
     while True:
         try:
             client.ping()
+            client.close()
             return process
         except redis.ConnectionError:
             assert time.monotonic() < deadline, "redis-server did not start"
