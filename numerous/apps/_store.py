@@ -25,6 +25,7 @@ outage and counted (`numerous_store_failures`, docs/operate.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -297,12 +298,23 @@ def encode(fields: Fields) -> dict[str, str]:
     (binary ones) are not kept."""
     encoded = {}
     for field, value in fields.items():
-        name = field if isinstance(field, str) else json.dumps(list(field))
+        if isinstance(field, str):
+            encoded[field] = value
+            continue
         try:
-            encoded[name] = value if isinstance(field, str) else json.dumps(value)
+            encoded[_field_name(field)] = _dumps(value)
         except (TypeError, ValueError):
             continue
     return encoded
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_name(field: tuple[str, str]) -> str:
+    """`["key", "trait"]`: the same few names every round, so made once."""
+    return json.dumps(list(field))
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def decode(found: dict[str, str]) -> dict[str, dict[str, Any]]:
