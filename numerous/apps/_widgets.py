@@ -94,6 +94,29 @@ def _info(trait: Any) -> str:
     return text
 
 
+def set_from_browser(widget: Widget, state: dict[str, Any]) -> None:
+    """Apply a browser's (validated) update as `widget.set_state(state)` does: each value
+    through its `from_json` and validation, under the property lock that keeps the value from
+    being sent back, observers fired as each trait changes.
+
+    Two costs of `set_state` are left out, each a sixth of the time a click takes on the
+    server: the echo message it builds for Jupyter (the session drops echoes), and, for one
+    trait, `hold_trait_notifications`, which only matters when several traits change together
+    (cross-validation and rollback at the end). A class that overrides `set_state` gets its
+    own."""
+    if type(widget).set_state is not Widget.set_state:
+        widget.set_state(state)
+        return
+    with widget._lock_property(**state):  # noqa: SLF001
+        if len(state) == 1:
+            for name, value in state.items():
+                widget.set_trait(name, from_json(widget, name)(value, widget))
+            return
+        with widget.hold_trait_notifications():
+            for name, value in state.items():
+                widget.set_trait(name, from_json(widget, name)(value, widget))
+
+
 def set_quietly(widget: Widget, name: str, value: Any) -> bool:
     """Put a JSON value into trait `name` through its validation but without firing its
     observers; False when the trait refuses it (a carried value the new code no longer fits)."""
