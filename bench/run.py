@@ -83,10 +83,15 @@ class Suite:
     # --- plumbing -----------------------------------------------------------------------
 
     def server(self, framework: servers.Framework, app: str, tag: str) -> servers.Server:
-        env = {"NUMEROUS_BENCH_GRACE": str(self.sizes.grace),
-               "NUMEROUS_BENCH_BURST": str(self.sizes.burst_sets)}
         log = self.out / "logs" / f"{framework.name}-{tag}.log"
+        env = {"NUMEROUS_BENCH_GRACE": str(self.sizes.grace),
+               "NUMEROUS_BENCH_BURST": str(self.sizes.burst_sets),
+               "NUMEROUS_BENCH_GC_LOG": str(self.gc_log(framework, tag))}
         return servers.Server(framework, app, log, env=env)
+
+    def gc_log(self, framework: servers.Framework, tag: str) -> Path:
+        """Where the server's garbage collections are timed (see bench/apps/_options.py)."""
+        return self.out / "logs" / f"{framework.name}-{tag}-gc.json"
 
     def record(self, key: str, framework: servers.Framework,
                measure: Callable[[], Any]) -> None:
@@ -196,9 +201,29 @@ class Suite:
 
     def _with(self, fw: servers.Framework, app: str,
               scenario: Callable[[servers.Server], Any]) -> Any:
+        log = self.gc_log(fw, app)
+        log.unlink(missing_ok=True)
         with self.server(fw, app, app) as srv:
             result = loadgen.run(scenario(srv))
+            time.sleep(1.5)  # the server writes its collections about once a second
+        if isinstance(result, dict):
+            result["server_gc"] = server_collections(log, result.get("window"))
         return result
+
+
+def server_collections(log: Path, window: list[float] | None) -> dict[str, Any]:
+    """The server's longest garbage-collection pauses: over its whole run and, when the
+    figure has a measuring window (unix times), within it."""
+    try:
+        data = json.loads(log.read_text())
+    except (OSError, ValueError):
+        return {"error": "no collection log (the server did not load bench/apps/_options.py)"}
+    result: dict[str, Any] = {"max_ms": data["max_ms"], "counts": data["counts"]}
+    if window:
+        inside = [p for p in data["pauses"] if window[0] <= p[0] <= window[1]]
+        result["in_window_max_ms"] = max((p[2] for p in inside), default=0.0)
+        result["in_window_gen2"] = [p[2] for p in inside if p[1] == 2][:20]
+    return result
 
 
 def _cpu_times() -> tuple[int, int]:

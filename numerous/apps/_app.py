@@ -29,6 +29,7 @@ from ._classic import bundle_names, classic_config, is_classic
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
 from ._files import DEFAULT_MAX_UPLOAD_BYTES, files_extension
+from ._heap import settle_start_up
 from ._origin import cross_site_reason
 from ._pages import Page, PageContext, PageNotFound, page_builder
 from ._protocol import PROTOCOL_VERSION, CloseCode
@@ -109,6 +110,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for extension in runtime.extensions:
             if extension.lifespan is not None:
                 await stack.enter_async_context(extension.lifespan())
+        settle_start_up()  # everything imported so far lives as long as the process
         try:
             yield
         finally:
