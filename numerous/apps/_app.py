@@ -42,7 +42,7 @@ from ._sessions import AtCapacity, SessionLimits, TooManyNew
 from ._socket import serve_connection
 from ._templating import TemplateProblem, json_script
 from ._urlstate import apply_query
-from ._widgets import widget_by_id
+from ._widgets import share_trait_subclasses, widget_by_id
 from .agent import agent_extension
 from .auth import auth_extension
 from .ops import (
@@ -290,6 +290,7 @@ def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
     """The routes every app has: its page, the client and widget code, its WebSocket."""
     _comm.install()
     _output.install()
+    share_trait_subclasses()
     main = Page("/", runtime.settings.template)
     return [
         *(Route(page.path, _page_route(runtime, page), methods=["GET"])
