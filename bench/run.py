@@ -74,8 +74,9 @@ def template_keys(app: str, framework: servers.Framework | None = None) -> list[
 
 class Suite:
     def __init__(self, frameworks: list[servers.Framework], sizes: Sizes, out: Path,
-                 meta: dict[str, Any]) -> None:
+                 meta: dict[str, Any], no_deflate: bool = False) -> None:
         self.frameworks = frameworks
+        self.no_deflate = no_deflate
         self.sizes = sizes
         self.out = out
         self.results: dict[str, Any] = {"meta": meta, "figures": {}}
@@ -87,7 +88,11 @@ class Suite:
         env = {"NUMEROUS_BENCH_GRACE": str(self.sizes.grace),
                "NUMEROUS_BENCH_BURST": str(self.sizes.burst_sets),
                "NUMEROUS_BENCH_GC_LOG": str(self.gc_log(framework, tag))}
-        return servers.Server(framework, app, log, env=env)
+        # --no-deflate serves ours as `numerous run` does: no per-message deflate (about
+        # 49 KiB of zlib state per connection).
+        extra = ("--ws-per-message-deflate", "false") if self.no_deflate and framework.is_ours \
+            else ()
+        return servers.Server(framework, app, log, env=env, uvicorn_args=extra)
 
     def gc_log(self, framework: servers.Framework, tag: str) -> Path:
         """Where the server's garbage collections are timed (see bench/apps/_options.py)."""
@@ -281,6 +286,9 @@ def main(argv: list[str] | None = None) -> Path:
                              "(concurrency = sustained,ramp)")
     parser.add_argument("--set", default="", metavar="NAME=VALUE,...",
                         help="override sizes, e.g. load_runs=5,browser_clicks=30,idle_pages=10+30")
+    parser.add_argument("--no-deflate", action="store_true",
+                        help="serve ours without WebSocket per-message deflate, as `numerous "
+                             "run` does (the suite's default is uvicorn's: deflate on)")
     parser.add_argument("--out", type=Path, default=None, help="results directory")
     parser.add_argument("--publish", action="store_true",
                         help="copy the plots and summary to bench/plots/ for docs/benchmarks.md")
@@ -296,7 +304,8 @@ def main(argv: list[str] | None = None) -> Path:
         ["ours"] + ([] if args.quick or args.no_ref else ["reference"])
     frameworks = servers.select(names, out / "logs")
     suite = Suite(frameworks, _sizes(QUICK if args.quick else Sizes(), args.set), out,
-                  metadata(frameworks, args.quick))
+                  metadata(frameworks, args.quick), no_deflate=args.no_deflate)
+    suite.results["meta"]["ours_deflate"] = not args.no_deflate
     if only & BROWSER_FIGURES:
         suite.browser_figures(only)
     suite.load_figures(only)
