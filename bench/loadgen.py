@@ -129,7 +129,10 @@ async def idle_memory(framework: str, url: str, probe: Probe, counts: list[int],
             if threads <= base_threads + 1:
                 threads_back_s = round(time.monotonic() - closed_at, 1)
                 break
-        await asyncio.sleep(settle)
+        # Sessions end a grace period after their sockets close, and the server hands memory
+        # back 2 s after that: measure after both, whether or not threads came and went.
+        since = time.monotonic() - closed_at
+        await asyncio.sleep(max(settle, grace + 2.0 + settle - since))
         rss, threads = probe()
         returned = (peak_rss - rss) / (peak_rss - base_rss) if peak_rss > base_rss else None
         result["after_close"] = {

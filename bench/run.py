@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> Path:
     if unknown:
         parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or servers.BENCH / "results" / (stamp + ("-quick" if args.quick else ""))
+    out = (args.out or servers.BENCH / "results" / (stamp + ("-quick" if args.quick else ""))
+           ).resolve()  # the servers run in their app's folder and write their logs here
     (out / "logs").mkdir(parents=True, exist_ok=True)
     names = args.frameworks.split(",") if args.frameworks else \
         ["ours"] + ([] if args.quick or args.no_ref else ["reference"])
