@@ -116,11 +116,10 @@ async def download(page: Page, http: httpx.AsyncClient, total: int) -> dict[str,
     """Read by httpx in raw chunks; the server's RSS is what counts here."""
     await page.ws.send(json.dumps({"type": "custom", "id": page.widget("button"),
                                    "content": {"click": True}, "seq": 1}))
-    told = await page.until(lambda m: m.get("type") == "custom"
-                            and isinstance(m.get("content"), dict) and "download" in m["content"])
+    told = await page.until(lambda m: m.get("type") == "download")
     received = 0
     start = time.perf_counter()
-    async with http.stream("GET", page.url + told["content"]["download"],
+    async with http.stream("GET", page.url + told["url"],
                            headers=page.cookie, timeout=600) as response:
         response.raise_for_status()
         async for chunk in response.aiter_raw():

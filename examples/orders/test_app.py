@@ -1,4 +1,4 @@
-"""The orders example, in process: `pytest examples/orders/test_app.py`."""
+"""The orders example, in-process: run them with `python -m pytest` in this folder."""
 
 from __future__ import annotations
 

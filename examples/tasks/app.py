@@ -2,7 +2,7 @@
 button, a chart every visitor gets from one shared cache, and a clock that keeps ticking.
 
     python app.py        # serves http://127.0.0.1:8000
-    pytest test_app.py   # its tests, in-process
+    python -m pytest     # its tests, in-process
 
 Set NUMEROUS_CACHE_REDIS=redis://127.0.0.1:6379/0 to share the chart between several
 instances of the app through Redis. See docs/tasks.md.

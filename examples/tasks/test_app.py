@@ -1,4 +1,4 @@
-"""The example's tests, in-process: run them with `pytest` in this folder."""
+"""The example's tests, in-process: run them with `python -m pytest` in this folder."""
 
 from pathlib import Path
 

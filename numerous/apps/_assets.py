@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-_MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
+_MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+                "map": "application/json"}
 _MIN_GZIP = 1024
 _FONT_TYPES = {"font/woff2": "woff2", "font/woff": "woff", "font/ttf": "ttf", "font/otf": "otf",
                "application/font-woff": "woff", "application/x-font-ttf": "ttf"}
@@ -155,16 +156,22 @@ class AssetStore:
 
 ASSETS = AssetStore()
 
-_CLIENT_DIR = Path(__file__).resolve().parent.parent / "js"
+_CLIENT_DIR = Path(__file__).resolve().parent.parent / "js" / "bundle"
 
 
 class ClientFiles:
-    """The browser client (`numerous/js/*.js`), served under a version made of their hashes."""
+    """The browser client, served under a version made of the files' hashes.
+
+    What is served is `numerous/js/bundle/`: the sources in `numerous/js/` built into one module
+    per entry (`npm run build`), each with its source map, which the browser fetches only when
+    its developer tools are open. A page fetches the client in one request instead of one per
+    module (docs/benchmarks.md)."""
 
     def __init__(self, directory: Path = _CLIENT_DIR) -> None:
-        files = sorted(directory.glob("*.js"))
+        files = sorted([*directory.glob("*.js"), *directory.glob("*.js.map")])
         self.files = {
-            path.name: Asset(path.read_bytes(), _MEDIA_TYPES["js"], "") for path in files
+            path.name: Asset(path.read_bytes(), _MEDIA_TYPES[path.suffix[1:]], "")
+            for path in files
         }
         digest = hashlib.sha256()
         for name, asset in self.files.items():
@@ -172,34 +179,11 @@ class ClientFiles:
         self.version = digest.hexdigest()[:16]
         for asset in self.files.values():
             asset.etag = f'"{self.version}"'
-        self._closures: dict[str, list[str]] = {}
 
     def get(self, version: str, name: str) -> Asset | None:
         if version != self.version:
             return None
         return self.files.get(name)
-
-    def closure(self, entry: str) -> list[str]:
-        """`entry` and every client module it imports, directly or not, entry first.
-
-        The page preloads them all, so the browser fetches the client in one round instead of
-        discovering the imports only after `main.js` has arrived. Worked out once per entry:
-        every page load asks."""
-        found = self._closures.get(entry)
-        if found is None:
-            found = self._closures[entry] = self._imports_of(entry)
-        return found
-
-    def _imports_of(self, entry: str) -> list[str]:
-        order = [entry]
-        for name in order:
-            for found in _IMPORT.findall(self.files[name].body.decode()):
-                if found in self.files and found not in order:
-                    order.append(found)
-        return order
-
-
-_IMPORT = re.compile(r'^\s*(?:import|export)\b[^;]*?\bfrom\s+"\./([\w.-]+\.js)"', re.M)
 
 
 _client: ClientFiles | None = None

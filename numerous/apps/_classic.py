@@ -2,7 +2,7 @@
 
 ipywidgets' controls and layout boxes, and libraries written against `@jupyter-widgets/base`
 (ipympl, bqplot, ipyleaflet), have no `_esm`: their models name a `_model_module` instead. The
-browser draws them with a widget manager bundled at build time (`npm run build:jupyter` writes
+browser draws them with a widget manager bundled at build time (`npm run build` writes
 `numerous/js/vendor/`), and a library's code is the AMD nbextension its Python package installs
 under `share/jupyter/nbextensions/<module>/index.js`. Both are served by content hash like any
 widget code, and a page loads them only when it has such a widget.

@@ -54,6 +54,13 @@ def scope_base(scope: Mapping[str, Any]) -> str:
     return str(scope.get("root_path", "")).rstrip("/")
 
 
+def route_path(scope: Mapping[str, Any]) -> str:
+    """The request's path below the app's own root (a mount or `--root-path` prefix removed)."""
+    path = str(scope.get("path", "/"))
+    root = scope_base(scope)
+    return (path.removeprefix(root) if root and path.startswith(root) else path) or "/"
+
+
 def server_root(conn: HTTPConnection) -> str:
     """The root of the whole server (a reverse proxy's prefix), above any combine_apps mount."""
     return str(conn.scope.get("app_root_path", conn.scope.get("root_path", ""))).rstrip("/")

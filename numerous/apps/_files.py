@@ -5,7 +5,7 @@ unguessable upload token; a widget posts a file's bytes to
 `{base}/numerous/files/upload/{token}/{model_id}`, the body is streamed into a spooled
 temporary file, and the widget's upload callback gets it on the session thread. `download()`
 registers a one-time, expiring token served at `{base}/numerous/files/download/{token}` and
-tells the page, through one hidden widget per session, to fetch it. Both routes only serve
+tells the page to fetch it with a `download` message. Both routes only serve
 the browser that owns the session: the same owner (client cookie, and user when signed in),
 from a page of this site.
 """
@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import IO, Any, cast
 from urllib.parse import quote
 
-import anywidget
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ._client import client_token
 from ._origin import cross_site_reason
+from ._protocol import Download
 from ._runtime import AppRuntime, Extension
 from ._session import Session, current_session
 
@@ -89,12 +89,13 @@ class Files:
         self.downloads: dict[str, PendingDownload] = {}
 
     def open(self) -> None:
-        """A session starts (on its thread): give it a token and the hidden download widget."""
+        """A session starts (on its thread): give it its upload token."""
         session = current_session()
         if session is not None:
             files = SessionFiles(self, session)
             self.sessions[files.token] = files
             _by_session[session] = files
+            session.on_close(files.close)
 
     def add_download(self, files: SessionFiles, source: Source, filename: str,
                      media_type: str) -> str:
@@ -116,7 +117,7 @@ class Files:
 
 class SessionFiles:
     """A session's share of the file routes: its upload token and targets, the uploads it is
-    receiving, and the hidden widget through which it starts downloads."""
+    receiving."""
 
     def __init__(self, registry: Files, session: Session) -> None:
         self.registry = registry
@@ -125,21 +126,17 @@ class SessionFiles:
         self.targets: dict[str, UploadCallback] = {}
         self.receiving: set[IO[bytes]] = set()
         self.closed = False
-        self.channel = FileChannel(files=self)
 
     def upload_url(self, widget: Any) -> str:
         return f"{self.session.base}{UPLOAD_PATH}/{self.token}/{widget.model_id}"
 
     def close(self) -> None:
-        """The session ends (session thread): its URLs stop working, its temporary files go."""
+        """The session ends (on the event loop): its URLs stop working, its temporary files go."""
         if self.closed:
             return
         self.closed = True
         self.registry.forget(self)
         _by_session.pop(self.session, None)  # this entry's value holds its key: drop it
-        self.session.loop.call_soon_threadsafe(self._discard)
-
-    def _discard(self) -> None:
         for spool in list(self.receiving):
             spool.close()
         self.receiving.clear()
@@ -154,43 +151,6 @@ def files_of(session: Session | None) -> SessionFiles:
         raise RuntimeError("files move in and out of a live page's session: call this inside "
                            "run_app() or a callback (apps with share_widgets=True have none)")
     return files
-
-
-_CHANNEL_ESM = """
-export default {
-  initialize({ model }) {
-    const onMessage = (content) => {
-      if (!content || typeof content.download !== "string") return;
-      const link = document.createElement("a");
-      link.href = content.download;
-      link.download = typeof content.filename === "string" ? content.filename : "";
-      link.style.display = "none";
-      document.body.append(link);
-      link.click();
-      link.remove();
-    };
-    model.on("msg:custom", onMessage);
-    return () => model.off("msg:custom", onMessage);
-  },
-};
-"""
-
-
-class FileChannel(anywidget.AnyWidget):
-    """The hidden widget that makes the page fetch a download (never placed in a template:
-    the client initializes every model)."""
-
-    _esm = _CHANNEL_ESM
-
-    def __init__(self, files: SessionFiles) -> None:
-        super().__init__()
-        self._files = files
-
-    def close(self) -> None:
-        files = getattr(self, "_files", None)
-        if files is not None:
-            files.close()
-        super().close()
 
 
 # --- the Python API ---------------------------------------------------------------------------
@@ -208,7 +168,7 @@ def download(source: Source, filename: str, media_type: str | None = None) -> st
     kind = media_type or _guess_type(filename)
     token = files.registry.add_download(files, source, filename, kind)
     url = f"{files.session.base}{DOWNLOAD_PATH}/{token}"
-    files.channel.send({"download": url, "filename": safe_filename(filename)})
+    files.session.outbox.put(Download(type="download", url=url, filename=safe_filename(filename)))
     return url
 
 
@@ -395,6 +355,6 @@ def files_extension(runtime: AppRuntime) -> Extension:
     return Extension(name="files", routes=routes, session_setup=registry.open, state=registry)
 
 
-__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "FileChannel", "Files", "SessionFiles", "UploadedFile",
+__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "Files", "SessionFiles", "UploadedFile",
            "content_disposition", "download", "file_response", "files_extension", "files_of",
            "on_upload", "safe_filename"]

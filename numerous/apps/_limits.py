@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._client import route_path
+
 ROUTE_BUDGET = "max_body"
 """The attribute by which a route declares a budget of its own (bytes)."""
 
@@ -43,7 +45,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found, budget = _by_prefix(self.paths, _route_path(scope))
+        found, budget = _by_prefix(self.paths, route_path(scope))
         if found and budget is None:
             await self.app(scope, receive, send)
             return
@@ -128,13 +130,6 @@ def _by_prefix(paths: Mapping[str, int | None], path: str) -> tuple[bool, int | 
     if not found:
         return False, None
     return True, paths[max(found, key=lambda prefix: len(prefix.rstrip("/")))]
-
-
-def _route_path(scope: Scope) -> str:
-    """The path below the app's own root (a mount or `--root-path` prefix removed)."""
-    path = str(scope.get("path", "/"))
-    root = str(scope.get("root_path", "")).rstrip("/")
-    return (path.removeprefix(root) if root and path.startswith(root) else path) or "/"
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -32,7 +32,7 @@ Outgoing = tuple[ServerMessage, Sequence[Any]]
 """A message for the browser and the buffers that travel with it (custom messages only;
 binary values in a state stay in the state until the frame is encoded)."""
 
-_KEPT_BY_RESET = ("session_lost", "synced")
+_REPLACED_BY_SNAPSHOT = ("open", "update", "close")
 
 
 class Outbox:
@@ -138,11 +138,14 @@ class Outbox:
             return entries
 
     def reset(self, keep_ids: set[str]) -> None:
-        """Drop what a full snapshot replaces; keep custom messages of live widgets, the end
-        of the session (its browser must still be told) and answers to `sync`."""
+        """Drop what a full snapshot replaces (widget states, closes, custom messages of widgets
+        that are gone); keep the rest: custom messages of live widgets, errors (a timer's that
+        failed before the page connected), notices, downloads, the end of the session and
+        answers to `sync`."""
         with self._lock:
-            self._entries = [(m, b) for m, b in self._entries if m["type"] in _KEPT_BY_RESET
-                             or (m["type"] == "custom" and m["id"] in keep_ids)]
+            self._entries = [(m, b) for m, b in self._entries
+                             if m["type"] not in _REPLACED_BY_SNAPSHOT
+                             and (m["type"] != "custom" or m["id"] in keep_ids)]
             self._mergeable.clear()
             self._unmerged = len(self._entries)
             self.overflowed = False

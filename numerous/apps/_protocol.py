@@ -119,6 +119,15 @@ class Notice(TypedDict):
     text: str
 
 
+class Download(TypedDict):
+    """Make the page save the file at `url` (a one-time download URL of its session) as
+    `filename`."""
+
+    type: Literal["download"]
+    url: str
+    filename: str
+
+
 class Reload(TypedDict):
     type: Literal["reload"]
 
@@ -130,7 +139,7 @@ class DevError(TypedDict):
 
 
 ServerMessage = (Open | Ready | Update | Custom | Close | Synced | Error | SessionLost | Reload
-                 | DevError | Notice)
+                 | DevError | Notice | Download)
 ClientMessage = Hello | ClientUpdate | ClientCustom | Sync
 WidgetMessage = ClientUpdate | ClientCustom
 """What the browser sends to one of its widgets."""

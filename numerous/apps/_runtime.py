@@ -108,7 +108,7 @@ class Extension:
     """The extension's own object, for whoever asks `runtime.extension(name)`."""
     session_setup: Callable[[], None] | None = None
     """Run on a new session's thread before its widgets are built (not for shared widgets):
-    what every session needs, such as the hidden widget that starts downloads."""
+    what every session needs, such as its upload token."""
 
 
 # --- who decides dev mode --------------------------------------------------------------------
@@ -159,6 +159,8 @@ class AppRuntime:
         """Shutting down: new page loads are turned away so that they land elsewhere."""
         self.carried_values: dict[str, dict[str, dict[str, Any]]] = {}
         """Dev mode: widget values of a browser's previous session, by owner, to restore."""
+        self._base_css: tuple[tuple[str, int, int], Asset] | None = None
+        self._theme: Asset | None = None
 
     @property
     def dev(self) -> bool:
@@ -179,7 +181,7 @@ class AppRuntime:
     def add(self, extension: Extension) -> None:
         """Take in an extension's contributions to sessions and pages (see NumerousApp.install
         for its routes and middleware)."""
-        if self.extension(extension.name) is not None:
+        if any(known.name == extension.name for known in self.extensions):
             raise ValueError(f"the app already has the {extension.name} extension")
         self.extensions = (*self.extensions, extension)
         if extension.identify is not None:
@@ -189,7 +191,7 @@ class AppRuntime:
         """The `state` of the extension called `name`, or None without one."""
         for extension in self.extensions:
             if extension.name == name:
-                return extension.state if extension.state is not None else extension
+                return extension.state
         return None
 
     def watch(self, connection: Connection, websocket: HTTPConnection) -> Connection:
@@ -251,12 +253,20 @@ class AppRuntime:
         return build
 
     def base_css(self) -> Asset:
+        """The base stylesheet: the app's `static/css/numerous-base.css` where it has one
+        (read again when the file changes, for dev mode), else the built-in one."""
         override = self.base_dir / "static" / "css" / "numerous-base.css"
         path = override if override.is_file() else BUILTIN_STATIC_DIR / "numerous-base.css"
-        return _css_asset(path.read_bytes())
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if self._base_css is None or self._base_css[0] != key:
+            self._base_css = (key, _css_asset(path.read_bytes()))
+        return self._base_css[1]
 
     def theme(self) -> Asset:
-        return _css_asset((self.theme_css or "").encode())
+        if self._theme is None:
+            self._theme = _css_asset((self.theme_css or "").encode())
+        return self._theme
 
 
 def _css_asset(body: bytes) -> Asset:

@@ -22,7 +22,7 @@ from ._concurrency import notify
 from ._observe import HOOKS, Observer
 from ._outbox import Outbox
 from ._protocol import CloseCode, Error, ErrorCode, Open, Sync, Synced, WidgetMessage
-from ._widgets import widget_by_id
+from ._widgets import opened_state, widget_by_id
 from ._worker import AppError, Builder, Worker
 
 __all__ = ["AppError", "Builder", "Session", "current_session", "current_user"]
@@ -225,7 +225,7 @@ class Session:
             widget = widget_by_id(comm_id)
             if widget is None:
                 continue
-            state = self.worker.asset_urls(widget.get_state())
+            state = opened_state(self.worker.asset_urls(widget.get_state()))
             messages.append(Open(type="open", id=comm_id, state=state, buffer_paths=[],
                                  ack=self.current_seq))
         self.outbox.reset(set(self.comms))

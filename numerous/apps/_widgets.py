@@ -24,6 +24,22 @@ _FIXED = frozenset({"_esm", "_css", "_model_name", "_model_module", "_model_modu
 to change."""
 
 
+_NULL_DEFAULTS = frozenset({("@jupyter-widgets/base", "LayoutModel")})
+"""Models whose every trait defaults to null in the browser too (`@jupyter-widgets/base`)."""
+
+
+def opened_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The state an `open` message carries: a Layout model's null traits are left out.
+
+    Every ipywidgets DOMWidget, anywidgets included, has a Layout of 40 traits, nearly always
+    all null: 1 kB of every widget's snapshot. The browser's Layout model defaults each one to
+    null, so leaving them out changes nothing there (docs/protocol.md).
+    """
+    if (state.get("_model_module"), state.get("_model_name")) not in _NULL_DEFAULTS:
+        return state
+    return {name: value for name, value in state.items() if value is not None}
+
+
 def settable_from_browser(widget: Widget, name: str) -> bool:
     """Whether a browser may set trait `name`: any synced trait but the widget's code and
     identity. Private synced traits are how widgets talk back (Plotly's `FigureWidget` sends

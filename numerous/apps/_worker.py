@@ -34,6 +34,7 @@ from ._writes import SharedWrites, refusal
 from ._widgets import (
     invalid_value,
     message_handlers,
+    opened_state,
     set_from_browser,
     set_quietly,
     settable_from_browser,
@@ -309,6 +310,8 @@ class Worker(Serial):
             state = self.asset_urls(with_buffers(data.get("state", {}), data.get("buffer_paths"),
                                                  buffers))
             kind: Literal["open", "update"] = "open" if method == "comm_open" else "update"
+            if kind == "open":
+                state = opened_state(state)
             for page in self.pages:
                 if not page.closed:
                     page.outbox.put_state(kind, comm_id, state, page.current_seq)

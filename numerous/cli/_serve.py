@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -31,6 +32,25 @@ def load_app(path: Path, attribute: str | None = None, *, dev: bool | None = Non
         if dev is False:  # e.g. a sign-in secret production refuses
             raise click.ClickException(f"{exc}\n(numerous run --dev keeps dev mode.)") from None
         raise
+
+
+class _UvicornStyle(logging.Formatter):
+    """`INFO:     message`, the way uvicorn's own lines look beside it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname + ':':<10}{super().format(record)}"
+
+
+def dev_logging() -> None:
+    """Show the framework's own lines in the dev server's terminal: load failures with their
+    traceback, and "app reloaded" once a save loads again."""
+    logger = logging.getLogger("numerous.apps")
+    if not any(getattr(handler, "numerous_dev", False) for handler in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(_UvicornStyle("%(message)s"))
+        handler.numerous_dev = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def dev_was_asked(app: Any) -> bool:

@@ -63,11 +63,47 @@ def bootstrap(name: Path, with_auth: bool, with_db_auth: bool, with_oidc: bool, 
         click.echo(f"Fill in your OpenID provider in {name}/.env (see .env.example), then "
                    f"start it with: cd {name} && python app.py")
         return
+    if not existing:
+        click.echo(next_steps(name))
     if run_skip:
         click.echo(f"Done. Start it with: cd {name} && python app.py")
         return
     click.echo(f"Serving {name} on http://{host}:{port} (Ctrl+C to stop)")
     serve(load_app(name / "app.py"), host, port)
+
+
+def next_steps(name: Path) -> str:
+    """What to do after the bootstrap, with the commands of the Python that ran it."""
+    python, numerous = _command("python"), _command("numerous")
+    steps = [(f"cd {name}", ""),
+             (f"{numerous} dev app.py", "serve it while you edit: saved changes show at once"),
+             (f"{python} -m pytest", "run its tests (test_app.py)"),
+             (f"{numerous} run app.py", "serve it for production (docs/deploy.md)")]
+    width = max(len(command) for command, _ in steps)
+    lines = [f"  {command:<{width}}  {note}".rstrip() for command, note in steps]
+    return ("\nNext steps:\n" + "\n".join(lines) + "\nThen the tutorial, \"Your first app in "
+            "15 minutes\" (docs/tutorial.md in numerous-apps), builds on this app.\n")
+
+
+def _command(name: str) -> str:
+    """How to call this installation's `python` or `numerous` from a shell: the bare name when
+    the shell finds this one, else its full path (so that the tests run with the packages the
+    bootstrap installed, not another Python's)."""
+    if name == "python":
+        own: Path | None = Path(sys.executable)
+        names = ["python", Path(sys.executable).name]
+    else:
+        own = next((path for path in (Path(sys.argv[0]).absolute().parent / name,
+                                      Path(sys.executable).parent / name) if path.is_file()),
+                   None)
+        names = [name]
+    if own is None:
+        return name
+    for candidate in names:
+        found = shutil.which(candidate)
+        if found is not None and Path(found).parent == own.parent:
+            return candidate
+    return str(own)
 
 
 AUTH_FLAGS = {"env": "--with-auth", "db": "--with-db-auth", "oidc": "--with-oidc"}

@@ -12,7 +12,14 @@ import click
 from numerous.apps.ops import LogFormat, configure_logging
 from numerous.apps.serving import DevServer, export_templates
 
-from ._serve import TIMEOUT_HEADERS, TIMEOUT_KEEP_ALIVE, dev_was_asked, load_app, serve
+from ._serve import (
+    TIMEOUT_HEADERS,
+    TIMEOUT_KEEP_ALIVE,
+    dev_logging,
+    dev_was_asked,
+    load_app,
+    serve,
+)
 
 
 def _version() -> str:
@@ -90,10 +97,13 @@ def dev(app_file: Path, host: str, port: int, attribute: str | None, open_browse
 
     Saving a template or static file reloads open pages; saving a Python file in the app's
     folder runs the app again and reloads them, keeping the values typed into widgets.
-    A file that fails to load shows its traceback in the browser until it is fixed.
+    A file that fails to load (or defines no app) shows its error in the browser and the
+    terminal until it is fixed; the server keeps watching and logs "app reloaded" when it
+    loads again.
     """
     if not app_file.is_file():
-        raise click.ClickException(f"{app_file} does not exist")
+        raise click.ClickException(f"{app_file.resolve()} does not exist")  # as `run` says it
+    dev_logging()  # before the first load, so that a failure there shows too
     server = DevServer(app_file, attribute)
     url = f"http://{host}:{port}/"
     click.echo(f"Dev server for {app_file} on {url} (watching {server.folder})")

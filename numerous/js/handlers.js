@@ -48,6 +48,26 @@ export function reportError(msg, dev, doc) {
 }
 
 /**
+ * A `download`: save the file at the session's one-time URL under its name. Only a path on
+ * this site is followed.
+ * @param {{url?: unknown, filename?: unknown}} msg
+ * @param {Document} doc
+ */
+export function startDownload(msg, doc) {
+  if (typeof msg.url !== "string" || !msg.url.startsWith("/") || msg.url.startsWith("//")) {
+    console.warn("[numerous] a download without a path on this site was ignored");
+    return;
+  }
+  const link = doc.createElement("a");
+  link.href = msg.url;
+  link.download = typeof msg.filename === "string" ? msg.filename : "";
+  link.style.display = "none";
+  doc.body.append(link);
+  link.click();
+  link.remove();
+}
+
+/**
  * The `ready` handler: the snapshot is complete, so bring the models in step, render the
  * widgets not rendered yet and initialize every model. The first time, the page also starts
  * keeping values for a recovery, drops its splash once the views are in, and is ready.
@@ -91,6 +111,7 @@ export function messageHandlers(parts) {
     [MSG.RELOAD]: () => { hideDevOverlay(doc); reload(); }, // dev mode: the app's code changed
     [MSG.DEV_ERROR]: (msg) => showDevOverlay(msg.message ?? "", msg.traceback ?? "", doc),
     [MSG.NOTICE]: (msg) => showNotice(String(msg.text ?? ""), doc),
+    [MSG.DOWNLOAD]: (msg) => startDownload(msg, doc),
   };
 }
 

@@ -19,6 +19,7 @@ export const MSG = Object.freeze({
   RELOAD: "reload",
   DEV_ERROR: "dev_error",
   NOTICE: "notice",
+  DOWNLOAD: "download",
 });
 
 /** WebSocket close codes the server uses. */

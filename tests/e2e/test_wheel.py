@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -55,3 +56,18 @@ def test_wheel_installs_bootstraps_and_serves(tmp_path: Path) -> None:
     installed = subprocess.run([str(python), "-c", "import numerous.apps, numerous.cli, "
                                 "numerous.widgets; print('ok')"], capture_output=True, text=True)
     assert installed.stdout.strip() == "ok", installed.stderr
+
+    # The bootstrap installs what the app's tests need into this Python (pytest was not there),
+    # and its next steps name the command that runs them with it.
+    assert subprocess.run([str(python), "-c", "import pytest"], capture_output=True).returncode
+    tested = subprocess.run([str(env_dir / "bin" / "numerous-bootstrap"), "tested_app",
+                             "--run-skip"], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}, check=False)
+    assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr[-2000:]
+    command = re.search(r"^  (\S+) -m pytest", tested.stdout, re.M)
+    assert command, tested.stdout
+    run = subprocess.run([command.group(1), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                         cwd=tmp_path / "tested_app", capture_output=True, text=True, timeout=180,
+                         check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert re.search(r"\b5 passed\b", run.stdout.splitlines()[-1]), run.stdout

@@ -1,22 +1,22 @@
-// The committed classic widget bundle (numerous/js/vendor/) is what its sources build to.
+// The committed bundles (the client in numerous/js/bundle/, the classic widget manager in
+// numerous/js/vendor/) are what their sources build to.
 // @vitest-environment node
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { options } from "../../scripts/build-jupyter.mjs";
+import { bundles } from "../../scripts/build.mjs";
 
-describe("the classic widget bundle", () => {
-  it("matches numerous/js/classic/ built by `npm run build:jupyter`", async () => {
+describe.each(bundles)("the bundle in $folder", ({ folder, files, options }) => {
+  it("matches its sources built by `npm run build`", async () => {
     const result = await build({ ...options, write: false });
+    const built = result.outputFiles.map((file) => file.path.split("/").pop());
+    expect(built.sort()).toEqual(files);
     for (const file of result.outputFiles) {
-      const committed = readFileSync(join(options.absWorkingDir, "numerous/js/vendor",
-        file.path.split("/").pop()), "utf8");
-      expect(file.text === committed, `${file.path} is stale: run npm run build:jupyter`)
-        .toBe(true);
+      const name = file.path.split("/").pop();
+      const committed = readFileSync(join(options.absWorkingDir, folder, name), "utf8");
+      expect(file.text === committed, `${folder}/${name} is stale: run npm run build`).toBe(true);
     }
-    expect(result.outputFiles.map((f) => f.path.split("/").pop()).sort())
-      .toEqual(["jupyter-widgets.css", "jupyter-widgets.js"]);
   }, 60_000);
 });

@@ -147,6 +147,36 @@ describe("messageHandlers", () => {
   });
 });
 
+describe("download", () => {
+  it("clicks a hidden link to the session's URL with the file's name, then removes it", () => {
+    const handlers = messageHandlers(fakeParts());
+    const clicked = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function () {
+      clicked.push({ href: this.getAttribute("href"), name: this.download,
+        attached: this.isConnected });
+    });
+    handlers[MSG.DOWNLOAD]({ type: MSG.DOWNLOAD, url: "/app/numerous/files/download/t0k",
+      filename: "r\u00e9sum\u00e9.csv" });
+    expect(clicked).toEqual([{ href: "/app/numerous/files/download/t0k",
+      name: "r\u00e9sum\u00e9.csv", attached: true }]);
+    expect(document.querySelectorAll("a")).toHaveLength(0);
+    click.mockRestore();
+  });
+
+  it("follows no URL off this site", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => {});
+    const handlers = messageHandlers(fakeParts());
+    for (const url of ["https://evil.example/x", "//evil.example/x", "javascript:alert(1)", 7]) {
+      handlers[MSG.DOWNLOAD]({ type: MSG.DOWNLOAD, url, filename: "x" });
+    }
+    expect(click).not.toHaveBeenCalled();
+    expect(warn).toHaveBeenCalledTimes(4);
+    click.mockRestore();
+    warn.mockRestore();
+  });
+});
+
 describe("statusHandler", () => {
   it("starts a new snapshot when syncing, hands a lost session on, and logs notices", () => {
     const parts = fakeParts();

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -54,6 +55,24 @@ async def async_wait_until(predicate: Callable[[], object], timeout: float = 3.0
 async def join(session: Any, timeout: float = 3.0) -> bool:
     """Wait for a session's thread to end without blocking the event loop."""
     return await asyncio.to_thread(session.join, timeout)
+
+
+def all_at_once(calls: Sequence[Callable[[], Any]], timeout: float = 10.0) -> list[Any]:
+    """Run each call on a thread of its own, released together, and return their results in
+    the order they finished: the shape of a crowd asking for the same thing at once."""
+    gate = threading.Barrier(len(calls))
+    results: list[Any] = []
+
+    def run(call: Callable[[], Any]) -> None:
+        gate.wait()
+        results.append(call())
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results
 
 
 def hello(session_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from numerous.apps import SharedWrites
 from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps.agent import _access
+from numerous.apps.agent._routes import LazyRoutes
 from numerous.apps._runtime import serving_mode
 
 from ._agent_support import (
@@ -119,6 +120,19 @@ def test_the_api_has_its_own_openapi_schema(tmp_path: Path, served: Any) -> None
     assert {"200", "401", "404", "415", "422"} <= set(put["responses"])
     assert "servers" not in schema
     assert client.get("/openapi.json").status_code == 404, "the app's own schema stays off"
+
+
+def test_the_api_routes_are_made_by_the_first_request_for_them(
+        tmp_path: Path, served: Any) -> None:
+    app = make_app(tmp_path)
+    (lazy,) = [route for route in app.routes if isinstance(route, LazyRoutes)]
+    client = served(app)
+    assert client.get("/").status_code == 200
+    assert client.get("/api/agentless").status_code == 404
+    assert lazy._routes is None, "pages and other paths leave the API unbuilt"  # noqa: SLF001
+    assert client.get(f"{API}/sessions/nope").status_code in (401, 404)
+    assert lazy._routes is not None  # noqa: SLF001
+    assert client.post(f"{API}/sessions", json={}).status_code == 201
 
 
 def test_mounted_under_a_prefix_the_schema_names_its_server(tmp_path: Path, served: Any) -> None:

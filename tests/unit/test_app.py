@@ -19,7 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 from numerous.apps import SecurityPolicy, SessionLimits, create_app
 from numerous.apps import _assets, _pool
 from numerous.apps._client import CLIENT_COOKIE
-from numerous.apps._assets import ClientFiles
+from numerous.apps._assets import IMMUTABLE, ClientFiles
 from numerous.apps._protocol import PROTOCOL_VERSION
 
 from ._support import (
@@ -81,9 +81,8 @@ def test_the_page_holds_mount_points_fragments_config_and_client(
     assert 'id="counter" class="numerous-widget" data-numerous-widget="counter"' in html
     assert 'id="numerous-splash"' in html and 'id="numerous-error-modal"' in html
     assert f'src="/numerous/js/{client_js.version}/main.js"' in html
-    assert '<link rel="stylesheet" href="/numerous/base.css">' in html
-    for name in client_js.closure("main.js"):
-        assert f'rel="modulepreload" href="/numerous/js/{client_js.version}/{name}"' in html
+    assert re.search(r'<link rel="stylesheet" href="/numerous/base.css\?v=[0-9a-f]{12}">', html)
+    assert f'rel="modulepreload" href="/numerous/js/{client_js.version}/main.js"' in html
     assert ESM not in html, "widget code is linked, never inlined"
 
     config = config_of(html)
@@ -115,7 +114,7 @@ def test_mounted_under_a_root_path_every_url_carries_the_base(tmp_path: Path,
     html = client.get("/").text
     config = config_of(html)
     assert config["base"] == "/app1" and config["ws"] == "/app1/numerous/ws"
-    assert 'href="/app1/numerous/base.css"' in html
+    assert 'href="/app1/numerous/base.css?v=' in html
     assert re.search(r'href="/app1/numerous/assets/[0-9a-f]{32}\.js"', html)
 
 
@@ -198,11 +197,12 @@ def test_theme_css_is_served_and_linked(tmp_path: Path, served: Any) -> None:
     theme = ":root { --numerous-accent: rebeccapurple; }"
     client = served(make_app(tmp_path, theme_css=theme))
     html = client.get("/").text
-    assert '<link rel="stylesheet" href="/numerous/theme.css">' in html
-    assert html.index("/numerous/base.css") < html.index("/numerous/theme.css")
-    response = client.get("/numerous/theme.css")
+    link = re.search(r'<link rel="stylesheet" href="(/numerous/theme.css\?v=\w+)">', html)
+    assert link and html.index("/numerous/base.css") < html.index("/numerous/theme.css")
+    response = client.get(link.group(1))
     assert response.status_code == 200 and response.text == theme
     assert response.headers["content-type"].startswith("text/css")
+    assert response.headers["cache-control"] == IMMUTABLE
 
 
 def test_without_a_theme_no_theme_link(tmp_path: Path, served: Any) -> None:
@@ -225,6 +225,35 @@ def test_the_base_stylesheet_is_served_and_can_be_overridden(tmp_path: Path,
     response = client.get("/numerous/base.css")
     assert response.text == ".overridden { x: 1 }"
     assert response.headers["etag"] != etag
+
+
+def test_the_page_links_its_stylesheets_and_icon_so_a_reload_fetches_none(
+        tmp_path: Path, served: Any) -> None:
+    client = served(make_app(tmp_path))
+    link = re.search(r'href="(/numerous/base.css\?v=\w+)"', client.get("/").text)
+    assert link is not None
+    current = client.get(link.group(1))
+    assert current.headers["cache-control"] == IMMUTABLE, "the page's version: kept for good"
+    stale = client.get("/numerous/base.css?v=000000000000")
+    assert stale.headers["cache-control"] == "no-cache", "any other: asked again"
+
+    (tmp_path / "static" / "css").mkdir(parents=True)
+    (tmp_path / "static" / "css" / "numerous-base.css").write_text(".edited { x: 1 }")
+    assert link.group(1) not in client.get("/").text, "an edited stylesheet gets a new URL"
+
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 204 and "max-age" in icon.headers["cache-control"]
+
+
+def test_the_page_is_compressed_for_browsers_that_take_it(tmp_path: Path, served: Any) -> None:
+    client = served(make_app(tmp_path))
+    raw = client.get("/", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    packed = client.get("/", headers={"accept-encoding": "gzip, deflate"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert int(packed.headers["content-length"]) < len(raw.content) * 0.6
+    assert packed.text.startswith("<!DOCTYPE html>"), "the client decodes it"
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
+import re
 import threading
 from pathlib import Path
 
@@ -139,28 +141,17 @@ def test_client_files_are_versioned_by_their_contents(tmp_path: Path) -> None:
     assert ClientFiles(tmp_path).version != first.version
 
 
-def test_the_client_closure_follows_relative_imports_once(tmp_path: Path) -> None:
-    (tmp_path / "main.js").write_text(
-        'import { a } from "./a.js";\nimport {\n  b,\n  c } from "./b.js";\n'
-        'const x = "from \\"./c.js\\"";\n')
-    (tmp_path / "a.js").write_text('export { b } from "./b.js";\nexport const a = 1;\n')
-    (tmp_path / "b.js").write_text('import { a } from "./a.js";\nexport const b = 2, c = 3;\n')
-    (tmp_path / "c.js").write_text("export const c = 3;\n")
-    (tmp_path / "auth.js").write_text("export const signIn = 1;\n")
-    client = ClientFiles(tmp_path)
-    assert client.closure("main.js") == ["main.js", "a.js", "b.js"]
-
-
-def test_the_real_client_preloads_everything_main_imports_but_not_auth() -> None:
-    closure = ClientFiles().closure("main.js")
-    assert closure[0] == "main.js"
-    client_dir = Path(__file__).resolve().parents[2] / "numerous" / "js"
-    every_module = {path.name for path in client_dir.glob("*.js")}
-    # Loaded on demand: classic Jupyter widgets' host (only pages with such a widget) and the
-    # dev-mode CSP explanations.
-    on_demand = {"auth.js", "classic.js", "policy.js"}
-    assert set(closure) == every_module - on_demand, "a page would fetch a module late"
-    assert not on_demand & set(closure)
+def test_the_real_client_is_one_module_per_entry_with_its_source_map() -> None:
+    client = ClientFiles()
+    assert set(client.files) == {"main.js", "main.js.map", "auth.js", "auth.js.map"}
+    for entry in ("main.js", "auth.js"):
+        code = client.files[entry].body.decode()
+        # One request loads the whole entry: nothing in it imports another client file.
+        assert not re.search(r"""(?:from|import)\s*\(?\s*["']\.{1,2}/""", code), entry
+        assert code.rstrip().endswith(f"//# sourceMappingURL={entry}.map")
+        source_map = client.files[f"{entry}.map"]
+        assert source_map.media_type == "application/json"
+        assert json.loads(source_map.body)["sourcesContent"], "readable in the browser's tools"
 
 
 def test_fonts_embedded_in_css_become_files_of_their_own() -> None:

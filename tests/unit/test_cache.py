@@ -10,6 +10,8 @@ import pytest
 
 from numerous.apps import MemoryBackend, cache
 
+from ._support import all_at_once
+
 
 def counted(**options: Any) -> tuple[Any, list[Any]]:
     """A cached function that records each argument it really computed."""
@@ -30,7 +32,6 @@ def test_a_result_is_computed_once_per_arguments() -> None:
 
 def test_a_hundred_threads_asking_for_a_missing_key_run_the_function_once() -> None:
     runs = []
-    gate = threading.Barrier(100)
 
     @cache(backend=MemoryBackend())
     def slow(x: int) -> str:
@@ -38,17 +39,7 @@ def test_a_hundred_threads_asking_for_a_missing_key_run_the_function_once() -> N
         time.sleep(0.2)  # long enough for every thread to arrive while it runs
         return f"result {x}"
 
-    results: list[str] = []
-
-    def ask() -> None:
-        gate.wait()
-        results.append(slow(7))
-
-    threads = [threading.Thread(target=ask) for _ in range(100)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    results = all_at_once([lambda: slow(7)] * 100)
     assert runs == [7]
     assert results == ["result 7"] * 100
 

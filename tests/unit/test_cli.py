@@ -61,6 +61,16 @@ def test_bootstrap_creates_the_app_and_refuses_a_non_empty_folder(tmp_path: Path
     for name in ("app.py", "index.html.j2", "requirements.txt", "static/css/styles.css"):
         assert (target / name).is_file(), name
     assert "python app.py" in result.output
+    # What to do next, in the commands of the Python that ran it.
+    steps = result.output.split("Next steps:\n")[1]
+    assert steps.startswith(f"  cd {target}\n")
+    for command in ("dev app.py", "-m pytest", "run app.py", "docs/tutorial.md"):
+        assert command in steps, command
+    assert str(BIN / "numerous") in steps or "  numerous dev" in steps
+    # The app's tests run with what the bootstrap installs: pytest in this Python.
+    for folder in ("bootstrap_app", "bootstrap_auth/db", "bootstrap_auth/oidc"):
+        requirements = bootstrap_module.TEMPLATE_DIR.parent / folder / "requirements.txt"
+        assert "pytest>=8" in requirements.read_text().splitlines(), folder
     again = runner.invoke(bootstrap, [str(target), "--skip-deps", "--run-skip"])
     assert again.exit_code == 1
     assert "exists and is not empty" in again.output

@@ -187,11 +187,10 @@ def test_files_and_iterators_are_streamed(driver: AppDriver, tmp_path: Path) -> 
 
 def test_the_page_is_told_to_fetch_the_download(driver: AppDriver) -> None:
     page = driver.open_session()
-    channel = files_of(page.session).channel
-    sent: list[Any] = []
-    channel.send = sent.append  # type: ignore[method-assign]
     url = start_download(driver, page, "bytes")
-    assert sent == [{"download": url, "filename": "r\u00e9sum\u00e9 \u65e5\u672c.csv"}]
+    told = [m for m in page.view.log if m.get("type") == "download"]
+    assert told == [{"type": "download", "url": url,
+                     "filename": "r\u00e9sum\u00e9 \u65e5\u672c.csv"}]
 
 
 def test_an_unused_download_expires(driver: AppDriver) -> None:
@@ -251,8 +250,7 @@ def test_a_closed_session_leaves_nothing_in_the_registries(driver: AppDriver) ->
     assert session not in _files._by_session  # noqa: SLF001
 
 
-def test_the_page_preloads_the_hidden_widgets_code(driver: AppDriver) -> None:
+def test_a_page_that_never_downloads_holds_no_widget_for_it(driver: AppDriver) -> None:
     page = driver.open_session()
-    url = f"/numerous/assets/{ASSETS.register(_files.FileChannel._esm, 'js')}"  # noqa: SLF001
-    assert f'<link rel="modulepreload" href="{url}">' in page.html, "fetched with the rest"
-    assert url not in page.config["modules"], "no mount point waits for it"
+    assert set(page.session.comms) == {w.model_id for w in page.session.widgets.values()} | {
+        w.layout.model_id for w in page.session.widgets.values()}, "the app's widgets alone"

@@ -18,6 +18,8 @@ import traitlets
 from numerous.apps import RedisBackend, cache, create_app
 from numerous.apps.testing import AppDriver
 
+from ._support import all_at_once
+
 URL = "redis://127.0.0.1:6379/0"
 
 
@@ -83,18 +85,7 @@ def test_single_flight_within_an_instance(prefix: str) -> None:
         time.sleep(0.2)
         return x + 1
 
-    gate = threading.Barrier(50)
-    results: list[int] = []
-
-    def ask() -> None:
-        gate.wait()
-        results.append(slow(1))
-
-    threads = [threading.Thread(target=ask) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    results = all_at_once([lambda: slow(1)] * 50)
     assert runs == [1]
     assert results == [2] * 50
 
@@ -111,19 +102,7 @@ def test_single_flight_across_instances(prefix: str) -> None:
         return slow
 
     first, second = instance_of("first"), instance_of("second")
-    gate = threading.Barrier(40)
-    results: list[int] = []
-
-    def ask(function: Any) -> None:
-        gate.wait()
-        results.append(function(4))
-
-    threads = [threading.Thread(target=ask, args=(first if i % 2 else second,))
-               for i in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    results = all_at_once([lambda: first(4), lambda: second(4)] * 20)
     assert len(runs) == 1
     assert results == [40] * 40
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import threading
 import weakref
@@ -511,7 +512,7 @@ async def test_the_snapshot_opens_every_widget_in_creation_order(make_session: A
     session, widgets = await make_session(lambda: {"a": Counter(value=1), "b": Counter()})
     await session.call(lambda: setattr(widgets["a"], "value", 5))
     await session.call(lambda: widgets["b"].send("kept"))
-    session.outbox.put(Error(type="error", code="bad_frame", message="dropped"))
+    session.outbox.put(Error(type="error", code="callback_error", message="kept"))
 
     entries = await session.call(session.snapshot)
 
@@ -519,8 +520,26 @@ async def test_the_snapshot_opens_every_widget_in_creation_order(make_session: A
     assert all(e["type"] == "open" for e in entries)
     states = {e["id"]: e["state"] for e in entries}
     assert states[widgets["a"].model_id]["value"] == 5
-    # What the snapshot replaces is dropped; custom messages of live widgets are kept.
-    assert [e["type"] for e, _ in session.outbox.take()] == ["custom"]
+    # What the snapshot replaces (the update) is dropped; custom messages of live widgets and
+    # errors (a timer's before the page connected) are kept.
+    assert [e["type"] for e, _ in session.outbox.take()] == ["custom", "error"]
+
+
+async def test_a_layout_opens_with_only_the_traits_it_sets(make_session: Any) -> None:
+    session, widgets = await make_session(lambda: {"a": Counter(), "b": Counter()})
+    await session.call(lambda: setattr(widgets["b"].layout, "width", "50%"))
+    states = {e["id"]: e["state"] for e in await session.call(session.snapshot)}
+    plain, sized = states[widgets["a"].layout.model_id], states[widgets["b"].layout.model_id]
+    assert plain["_model_name"] == sized["_model_name"] == "LayoutModel"
+    assert None not in plain.values() and "width" not in plain
+    assert sized["width"] == "50%"
+    assert len(json.dumps(plain)) < 300, "the browser defaults the other 40 traits to null"
+    counter = states[widgets["a"].model_id]
+    assert "tooltip" in counter and counter["tooltip"] is None, "a widget's own nulls stay"
+
+    later = await session.call(lambda: Counter())  # opened after the snapshot: same rule
+    opened = {e["id"]: e["state"] for e, _ in session.outbox.take() if e["type"] == "open"}
+    assert None not in opened[later.layout.model_id].values()
 
 
 async def test_close_closes_every_widget_and_ends_the_thread(make_session: Any) -> None:

@@ -81,6 +81,29 @@ def tab(driver: AppDriver) -> Any:
 # --- reading and acting -----------------------------------------------------------------------
 
 
+def test_a_widget_inside_another_is_reached_by_a_dotted_path(tmp_path: Path) -> None:
+    import ipywidgets
+
+    def run_app() -> dict[str, Any]:
+        first, second = Box(), Box()
+        second.observe(lambda change: setattr(first, "text", f"second is {change['new']}"),
+                       "value")
+        return {"main": ipywidgets.HBox([first, second])}
+
+    with AppDriver(build_app(tmp_path, run_app)) as driver:
+        page = driver.open_session()
+        page.set("main.children.1", value=7)
+        assert page["main.children.0"].text == "second is 7"
+        assert page["main.children.1"].widget.value == 7, "the server's widget, by its id"
+        assert page["main.layout"].state["_model_name"] == "LayoutModel"
+        with pytest.raises(KeyError, match="nothing at '2'"):
+            page["main.children.2"]
+        with pytest.raises(KeyError, match="is a value"):
+            page["main.children"]
+        with pytest.raises(UnknownWidget):
+            page["nope.children.0"]
+
+
 def test_open_session_renders_the_page_and_holds_every_widget(tab: Any) -> None:
     assert sorted(tab.keys) == ["button", "counter", "greeting", "name"]
     assert 'data-numerous-widget="counter"' in tab.html

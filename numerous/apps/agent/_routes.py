@@ -9,6 +9,7 @@ so the cookies cannot be ridden.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -16,10 +17,13 @@ from fastapi import APIRouter, Body, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import URLPath
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
 
 from . import _calls
-from .._client import CLIENT_COOKIE, base_path, set_client_cookie, token_or_new
+from .._client import CLIENT_COOKIE, base_path, route_path, set_client_cookie, token_or_new
 from .._runtime import AppRuntime, Extension
 from .._session import Session
 from ._access import CODE_TTL, Access
@@ -155,14 +159,68 @@ class _AgentRoute(APIRoute):
 
 
 def agent_extension(runtime: AppRuntime) -> Extension:
-    """The agent API (and its MCP view) for an app; see docs/agents.md."""
+    """The agent API (and its MCP view) for an app; see docs/agents.md.
+
+    Its routes are built on the first request that could be theirs: FastAPI works out each
+    route's parameter and response models when it is made, 60 ms per app, which every start
+    and every dev-mode reload of `app.py` paid for an API most apps are never asked."""
     access = Access(runtime)
-    router = agent_router(access)
-    schema = APIRoute(f"{PREFIX}/openapi.json", _schema_route(router), methods=["GET"],
-                      include_in_schema=False)
+
+    def routes() -> list[BaseRoute]:
+        router = agent_router(access)
+        schema = APIRoute(f"{PREFIX}/openapi.json", _schema_route(router), methods=["GET"],
+                          include_in_schema=False)
+        return [*router.routes, schema]
+
     mcp, lifespan = mcp_parts(access)
-    return Extension(name="agent", state=access, routes=[*router.routes, schema, mcp],
+    return Extension(name="agent", state=access, routes=[LazyRoutes(PREFIX, routes), mcp],
                      lifespan=lifespan)
+
+
+class LazyRoutes(BaseRoute):
+    """Routes under `prefix`, made by `build` when a request below `prefix` first comes."""
+
+    def __init__(self, prefix: str, build: Callable[[], list[BaseRoute]]) -> None:
+        self.prefix = prefix
+        self._build = build
+        self._routes: list[BaseRoute] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        if self._routes is None:
+            with self._lock:
+                if self._routes is None:
+                    self._routes = self._build()
+        return self._routes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = route_path(scope)
+        if scope["type"] != "http" or not (path == self.prefix
+                                           or path.startswith(self.prefix + "/")):
+            return Match.NONE, {}
+        partial: tuple[Match, Scope] | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match == Match.FULL:
+                return match, {**child, _MATCHED: route}
+            if match == Match.PARTIAL and partial is None:
+                partial = (match, {**child, _MATCHED: route})
+        return partial or (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope[_MATCHED].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
+
+
+_MATCHED = "numerous.matched_route"
 
 
 def agent_router(access: Access) -> APIRouter:

@@ -22,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._client import client_token, scope_base
+from .._client import client_token, route_path, scope_base
 from .._connection import Connection
 from .._observe import HOOKS
 from .._runtime import AppRuntime, Extension
@@ -142,7 +142,7 @@ class OpsMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
-        path = _route_path(scope)
+        path = route_path(scope)
         base = scope_base(scope)
         with request_context(scope, app_label(base)):
             if scope["type"] == "http" and path == METRICS_PATH:
@@ -179,9 +179,3 @@ class OpsMiddleware:
             await send(message)
 
         await self.app(scope, receive, timed)
-
-
-def _route_path(scope: Scope) -> str:
-    path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path

@@ -348,9 +348,7 @@ class AsyncAppSession:
         start = len(self.view.log)
 
         def urls() -> list[str]:
-            return [str(m["content"]["download"]) for m in self.view.log
-                    if m.get("type") == "custom" and isinstance(m.get("content"), dict)
-                    and isinstance(m["content"].get("download"), str)]
+            return [str(m["url"]) for m in self.view.log if m.get("type") == "download"]
 
         if not await self._signal.until(lambda: len(urls()) > index, timeout):
             raise WaitTimeout(f"no download within {timeout} s{self._since(start)}")

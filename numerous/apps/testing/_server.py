@@ -98,7 +98,7 @@ def wait_until_serving(server: Server, timeout: float) -> None:
 
 
 def start_server(app_dir: Path, target: str = "app:app", env: Mapping[str, str] | None = None,
-                 timeout: float = 20.0, port: int | None = None) -> Server:
+                 timeout: float = 60.0, port: int | None = None) -> Server:
     """Serve `target` (`module:attribute`) from `app_dir` with `python -m uvicorn`."""
     port = port or free_port()
     log = Path(tempfile.mkdtemp(prefix="numerous-server-")) / f"server-{port}.log"
@@ -140,7 +140,7 @@ class ThreadedServer:
         """The app's live sessions (`len(server.sessions)`, `for s in server.sessions`)."""
         return self.app.numerous.sessions  # type: ignore[no-any-return]
 
-    def start(self, timeout: float = 20.0) -> Self:
+    def start(self, timeout: float = 60.0) -> Self:
         self._saved_env = {name: os.environ.get(name) for name in self.env}
         os.environ.update(self.env)
         for name in _LOGGERS:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from numerous.apps._protocol import put_buffers
+from numerous.apps._widgets import widget_by_id
 
 if TYPE_CHECKING:
     from numerous.apps._session import Session
@@ -21,6 +22,9 @@ class Message(NamedTuple):
 
     content: Any
     buffers: list[bytes]
+
+
+_MODEL_REF = "IPY_MODEL_"
 
 
 class UnknownWidget(KeyError):
@@ -78,11 +82,31 @@ class BrowserView:
         """The reason given by `session_lost`, once the server said the session is gone."""
 
     def model_of(self, key: str) -> Model:
-        model_id = self.keys.get(key)
+        """The model of widget `key`, or of a widget inside it: a dotted path through its
+        traits that ends at a widget, e.g. `"controls.children.0"` for the first child of a
+        box, or `"chart.layout"`."""
+        head, _, path = key.partition(".")
+        model_id = self.keys.get(head)
         model = self.models.get(model_id) if model_id is not None else None
         if model is None:
-            raise UnknownWidget(key, list(self.keys))
-        return model
+            raise UnknownWidget(head, list(self.keys))
+        value: Any = model
+        for part in path.split(".") if path else ():
+            inside = value.state if isinstance(value, Model) else value
+            if isinstance(inside, list) and part.isdigit() and int(part) < len(inside):
+                value = inside[int(part)]
+            elif isinstance(inside, dict) and part in inside:
+                value = inside[part]
+            else:
+                raise KeyError(f"{key!r}: nothing at {part!r}")
+            if isinstance(value, str) and value.startswith(_MODEL_REF):
+                ref = value
+                value = self.models.get(ref.removeprefix(_MODEL_REF))
+                if value is None:
+                    raise KeyError(f"{key!r}: {ref} is not a model of this page")
+        if not isinstance(value, Model):
+            raise KeyError(f"{key!r} is a value ({_short(value)}), not a widget")
+        return value
 
     def key_of(self, model_id: str) -> str:
         for key, value in self.keys.items():
@@ -199,7 +223,8 @@ class WidgetView:
     @property
     def widget(self) -> Any:
         """The Python widget on the server (read it; change it through the session's methods)."""
-        return self._session.widgets[self.key]
+        widget = self._session.widgets.get(self.key)
+        return widget if widget is not None else widget_by_id(self.id)
 
     def __getattr__(self, name: str) -> Any:
         state = self.__dict__["_model"].state

@@ -1,6 +1,6 @@
 // Classic Jupyter widgets (`@jupyter-widgets/base` contract: ipywidgets' controls and layout
 // boxes, and the libraries built on them) hosted on our model store. Bundled by esbuild into
-// numerous/js/vendor/jupyter-widgets.js (`npm run build:jupyter`); the client imports it only
+// numerous/js/vendor/jupyter-widgets.js (`npm run build`); the client imports it only
 // on pages that have such a widget.
 //
 // Each classic model is a Backbone model of `@jupyter-widgets/base` whose comm is a shim over

@@ -1,4 +1,4 @@
-"""Tests for this app, run with `pytest` in this folder.
+"""Tests for this app, run with `python -m pytest` in this folder.
 
 `AppDriver` opens sessions in-process, the way a browser does (the page, then the WebSocket),
 with no server and no browser: each test takes milliseconds. See the numerous-apps docs,
