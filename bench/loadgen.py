@@ -7,6 +7,7 @@ count and time; nothing here runs longer than its arguments say plus its timeout
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 from collections.abc import Callable
@@ -128,7 +129,10 @@ async def idle_memory(framework: str, url: str, probe: Probe, counts: list[int],
             if threads <= base_threads + 1:
                 threads_back_s = round(time.monotonic() - closed_at, 1)
                 break
-        await asyncio.sleep(settle)
+        # Sessions end a grace period after their sockets close, and the server hands memory
+        # back 2 s after that: measure after both, whether or not threads came and went.
+        since = time.monotonic() - closed_at
+        await asyncio.sleep(max(settle, grace + 2.0 + settle - since))
         rss, threads = probe()
         returned = (peak_rss - rss) / (peak_rss - base_rss) if peak_rss > base_rss else None
         result["after_close"] = {
@@ -178,13 +182,25 @@ async def drive(clients: list[BaseClient], duration: float, rate: float = 1.0,
         if waits:
             await asyncio.gather(*waits)
 
-    await asyncio.gather(*(session(c) for c in clients))
+    # The load generator must not pause either, or it measures itself: its objects of the
+    # moment are frozen and collection is off while it clicks (memory grows a little).
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    window = [time.time(), 0.0]
+    try:
+        await asyncio.gather(*(session(c) for c in clients))
+    finally:
+        gc.enable()
+        gc.unfreeze()
+    window[1] = time.time()
     elapsed = time.perf_counter() - start
     errors = counts["timeouts"] + counts["closed"]
     return {"sessions": len(clients), "duration_s": duration, **counts, "errors": errors,
             "error_rate": round(errors / max(1, counts["sent"] + counts["closed"]), 4),
             "clicks_per_s": round(counts["ok"] / elapsed, 1),
-            "ms": summary(latencies, 2), "max_schedule_lag_ms": round(lag[0] * 1000, 1)}
+            "ms": summary(latencies, 2), "max_schedule_lag_ms": round(lag[0] * 1000, 1),
+            "window": [round(window[0], 3), round(window[1], 3)]}
 
 
 async def sustained(framework: str, url: str, sessions: int, duration: float,

@@ -64,6 +64,8 @@ ROWS: list[tuple[str, str, Getter, str, float | None]] = [
     ("6 1000 sessions × 1/s, p50", "sustained", _get("ms", "p50"), "ms", None),
     ("6 1000 sessions × 1/s, p99", "sustained", _get("ms", "p99"), "ms", None),
     ("6 1000 sessions × 1/s, errors", "sustained", _get("errors"), "", None),
+    ("6 longest server GC pause while clicking", "sustained",
+     _get("server_gc", "in_window_max_ms"), "ms", None),
     ("6 knee (p99 > 100 ms), sessions", "knee", _get("p99"), "", None),
     ("6 knee (p50 > 100 ms), sessions", "knee", _get("p50"), "", None),
     ("7 10 000 sets → browser shows last", "burst_browser", _get("ms", "p50"), "ms", None),

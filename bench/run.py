@@ -74,8 +74,9 @@ def template_keys(app: str, framework: servers.Framework | None = None) -> list[
 
 class Suite:
     def __init__(self, frameworks: list[servers.Framework], sizes: Sizes, out: Path,
-                 meta: dict[str, Any]) -> None:
+                 meta: dict[str, Any], no_deflate: bool = False) -> None:
         self.frameworks = frameworks
+        self.no_deflate = no_deflate
         self.sizes = sizes
         self.out = out
         self.results: dict[str, Any] = {"meta": meta, "figures": {}}
@@ -83,10 +84,19 @@ class Suite:
     # --- plumbing -----------------------------------------------------------------------
 
     def server(self, framework: servers.Framework, app: str, tag: str) -> servers.Server:
-        env = {"NUMEROUS_BENCH_GRACE": str(self.sizes.grace),
-               "NUMEROUS_BENCH_BURST": str(self.sizes.burst_sets)}
         log = self.out / "logs" / f"{framework.name}-{tag}.log"
-        return servers.Server(framework, app, log, env=env)
+        env = {"NUMEROUS_BENCH_GRACE": str(self.sizes.grace),
+               "NUMEROUS_BENCH_BURST": str(self.sizes.burst_sets),
+               "NUMEROUS_BENCH_GC_LOG": str(self.gc_log(framework, tag))}
+        # --no-deflate serves ours as `numerous run` does: no per-message deflate (about
+        # 49 KiB of zlib state per connection).
+        extra = ("--ws-per-message-deflate", "false") if self.no_deflate and framework.is_ours \
+            else ()
+        return servers.Server(framework, app, log, env=env, uvicorn_args=extra)
+
+    def gc_log(self, framework: servers.Framework, tag: str) -> Path:
+        """Where the server's garbage collections are timed (see bench/apps/_options.py)."""
+        return self.out / "logs" / f"{framework.name}-{tag}-gc.json"
 
     def record(self, key: str, framework: servers.Framework,
                measure: Callable[[], Any]) -> None:
@@ -196,9 +206,29 @@ class Suite:
 
     def _with(self, fw: servers.Framework, app: str,
               scenario: Callable[[servers.Server], Any]) -> Any:
+        log = self.gc_log(fw, app)
+        log.unlink(missing_ok=True)
         with self.server(fw, app, app) as srv:
             result = loadgen.run(scenario(srv))
+            time.sleep(1.5)  # the server writes its collections about once a second
+        if isinstance(result, dict):
+            result["server_gc"] = server_collections(log, result.get("window"))
         return result
+
+
+def server_collections(log: Path, window: list[float] | None) -> dict[str, Any]:
+    """The server's longest garbage-collection pauses: over its whole run and, when the
+    figure has a measuring window (unix times), within it."""
+    try:
+        data = json.loads(log.read_text())
+    except (OSError, ValueError):
+        return {"error": "no collection log (the server did not load bench/apps/_options.py)"}
+    result: dict[str, Any] = {"max_ms": data["max_ms"], "counts": data["counts"]}
+    if window:
+        inside = [p for p in data["pauses"] if window[0] <= p[0] <= window[1]]
+        result["in_window_max_ms"] = max((p[2] for p in inside), default=0.0)
+        result["in_window_gen2"] = [p[2] for p in inside if p[1] == 2][:20]
+    return result
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -256,6 +286,9 @@ def main(argv: list[str] | None = None) -> Path:
                              "(concurrency = sustained,ramp)")
     parser.add_argument("--set", default="", metavar="NAME=VALUE,...",
                         help="override sizes, e.g. load_runs=5,browser_clicks=30,idle_pages=10+30")
+    parser.add_argument("--no-deflate", action="store_true",
+                        help="serve ours without WebSocket per-message deflate, as `numerous "
+                             "run` does (the suite's default is uvicorn's: deflate on)")
     parser.add_argument("--out", type=Path, default=None, help="results directory")
     parser.add_argument("--publish", action="store_true",
                         help="copy the plots and summary to bench/plots/ for docs/benchmarks.md")
@@ -265,13 +298,15 @@ def main(argv: list[str] | None = None) -> Path:
     if unknown:
         parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or servers.BENCH / "results" / (stamp + ("-quick" if args.quick else ""))
+    out = (args.out or servers.BENCH / "results" / (stamp + ("-quick" if args.quick else ""))
+           ).resolve()  # the servers run in their app's folder and write their logs here
     (out / "logs").mkdir(parents=True, exist_ok=True)
     names = args.frameworks.split(",") if args.frameworks else \
         ["ours"] + ([] if args.quick or args.no_ref else ["reference"])
     frameworks = servers.select(names, out / "logs")
     suite = Suite(frameworks, _sizes(QUICK if args.quick else Sizes(), args.set), out,
-                  metadata(frameworks, args.quick))
+                  metadata(frameworks, args.quick), no_deflate=args.no_deflate)
+    suite.results["meta"]["ours_deflate"] = not args.no_deflate
     if only & BROWSER_FIGURES:
         suite.browser_figures(only)
     suite.load_figures(only)

@@ -117,7 +117,8 @@ class Server:
 
     def __init__(self, framework: Framework, app: str, log: Path, *,
                  env: dict[str, str] | None = None, command: list[str] | None = None,
-                 app_dir: Path | None = None, dev: bool = False) -> None:
+                 app_dir: Path | None = None, dev: bool = False,
+                 uvicorn_args: tuple[str, ...] = ()) -> None:
         self.framework = framework
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -133,7 +134,7 @@ class Server:
         self.app_dir = app_dir or APPS / app
         command = command or [framework.python, "-m", "uvicorn", "app:app", "--app-dir", ".",
                               "--host", "127.0.0.1", "--port", str(self.port),
-                              "--log-level", "warning", "--no-access-log"]
+                              "--log-level", "warning", "--no-access-log", *uvicorn_args]
         with log.open("ab") as output:
             # The reference takes its base directory from the working directory: run in the app's.
             self.process = subprocess.Popen(

@@ -31,6 +31,7 @@ from ._classic import bundle_names, classic_config, is_classic
 from ._client import base_path, client_token, server_root, set_client_cookie, token_or_new
 from ._connection import StarletteConnection
 from ._files import DEFAULT_MAX_UPLOAD_BYTES, files_extension
+from ._heap import settle_start_up
 from ._origin import cross_site_reason
 from ._pages import Page, PageContext, PageNotFound, page_builder
 from ._protocol import PROTOCOL_VERSION, CloseCode
@@ -45,7 +46,7 @@ from ._socket import serve_connection
 from ._store import PREFIX_ENV, STORE_ENV, SessionStore, store_extension
 from ._templating import TemplateProblem, json_script
 from ._urlstate import apply_query
-from ._widgets import widget_by_id
+from ._widgets import share_trait_subclasses, widget_by_id
 from .agent import agent_extension
 from .auth import auth_extension
 from .ops import (
@@ -113,6 +114,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for extension in runtime.extensions:
             if extension.lifespan is not None:
                 await stack.enter_async_context(extension.lifespan())
+        settle_start_up()  # everything imported so far lives as long as the process
         try:
             yield
         finally:
@@ -310,6 +312,7 @@ def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
     """The routes every app has: its page, the client and widget code, its WebSocket."""
     _comm.install()
     _output.install()
+    share_trait_subclasses()
     main = Page("/", runtime.settings.template)
     return [
         *(Route(page.path, _page_route(runtime, page), methods=["GET"])

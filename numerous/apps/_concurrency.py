@@ -38,5 +38,11 @@ def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
 
 
 def notify(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
-    """Schedule `fn(*args)` on the loop from any thread; a closed loop is ignored."""
-    _call_soon(loop, fn, *args)
+    """Schedule `fn(*args)` on the loop from any thread; a closed loop is ignored.
+
+    On the loop's own thread this is `call_soon`: the loop is running, so the write that
+    wakes it from another thread would be a wasted system call."""
+    if asyncio._get_running_loop() is loop:  # noqa: SLF001 - a C-level lookup, no exception
+        loop.call_soon(fn, *args)
+    else:
+        _call_soon(loop, fn, *args)

@@ -10,8 +10,10 @@ Messages that cannot merge (custom messages, errors) are counted; past the limit
 marked overflowed and the connection drops the client with a reason (it can reconnect and get
 a fresh snapshot).
 
-The wake-up goes over an anyio memory object stream of size one, poked through the loop's
-`call_soon_threadsafe` only when the outbox goes from empty to non-empty.
+The wake-up is a `Wake`: a flag and a future on the event loop, poked (through the loop's
+`call_soon_threadsafe` from a session thread, `call_soon` on the loop itself) only when the
+outbox goes from empty to non-empty. It replaced an anyio memory object stream of size one,
+whose receive costs an extra pass of the loop per wake-up.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._concurrency import notify
 from ._protocol import CloseCode, Open, ServerMessage, SessionLost, Update
@@ -47,8 +48,7 @@ class Outbox:
         self.close_code: int = CloseCode.SESSION_UNKNOWN
         """The WebSocket close code that follows a queued `session_lost`."""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: MemoryObjectSendStream[None] | None = None
-        self._listener: MemoryObjectReceiveStream[None] | None = None
+        self._wake: Wake | None = None
 
     # --- producers (any thread) ---------------------------------------------------------
 
@@ -113,23 +113,22 @@ class Outbox:
 
     # --- consumer (the event loop) ------------------------------------------------------
 
-    def listen(self, loop: asyncio.AbstractEventLoop) -> MemoryObjectReceiveStream[None]:
-        """Start waking a new consumer; the previous one, if any, stops being woken."""
-        send, receive = anyio.create_memory_object_stream[None](1)
+    def listen(self, loop: asyncio.AbstractEventLoop) -> Wake:
+        """Start waking a new consumer (on the loop); the previous one, if any, ends."""
+        wake = Wake(loop)
         with self._lock:
             if self._wake is not None:
                 self._wake.close()
-            self._loop, self._wake, self._listener = loop, send, receive
+            self._loop, self._wake = loop, wake
             if self._entries:
-                _poke(send)
-        return receive
+                wake.poke()
+        return wake
 
-    def unlisten(self, stream: MemoryObjectReceiveStream[None]) -> None:
+    def unlisten(self, wake: Wake) -> None:
         with self._lock:
-            stream.close()
-            if self._listener is stream and self._wake is not None:
-                self._wake.close()
-                self._loop, self._wake, self._listener = None, None, None
+            wake.close()
+            if self._wake is wake:
+                self._loop, self._wake = None, None
 
     def take(self) -> list[Outgoing]:
         with self._lock:
@@ -159,8 +158,62 @@ def _private_overlap(waiting: dict[str, Any], state: dict[str, Any]) -> bool:
     return any(name.startswith("_") and name in waiting for name in state)
 
 
-def _poke(stream: MemoryObjectSendStream[None]) -> None:
-    try:
-        stream.send_nowait(None)
-    except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
-        pass  # a wake-up is already waiting, or nobody listens any more
+def _poke(wake: Wake) -> None:
+    wake.poke()
+
+
+class Wake:
+    """What the sender task awaits: poked when the outbox has something, ended by `close`.
+
+    Poked and closed on the event loop only (producers on other threads go through
+    `notify`). Pokes while one is pending merge into it."""
+
+    __slots__ = ("_loop", "_poked", "_waiter", "closed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._poked = False
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def poke(self) -> None:
+        if not self.closed:
+            self._poked = True
+            self._release()
+
+    def close(self) -> None:
+        self.closed = True
+        self._release()
+
+    def _release(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def receive_nowait(self) -> None:
+        """Take a pending poke; `anyio.WouldBlock` without one (`EndOfStream` once closed)."""
+        if self._poked:
+            self._poked = False
+            return
+        raise anyio.EndOfStream if self.closed else anyio.WouldBlock
+
+    async def receive(self) -> None:
+        """Wait for a poke; `anyio.EndOfStream` once closed."""
+        while not self._poked:
+            if self.closed:
+                raise anyio.EndOfStream
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        self._poked = False
+
+    def __aiter__(self) -> Wake:
+        return self
+
+    async def __anext__(self) -> None:
+        try:
+            await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None

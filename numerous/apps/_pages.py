@@ -10,8 +10,8 @@ before; the builder may take no argument (numerous-apps 0.6.2's `run_app()`) or 
 
 from __future__ import annotations
 
+import contextvars
 import inspect
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +69,10 @@ def page_url(base: str, path: str) -> str:
     return f"{base}/{path.lstrip('/')}"
 
 
-_current = threading.local()
+_current: contextvars.ContextVar[PageContext | None] = contextvars.ContextVar(
+    "numerous_page", default=None)
+"""The page a session was opened for: set in the session's own context (its worker's), so
+every later job of that session sees it, on whichever pool thread it runs."""
 
 
 def current_page() -> PageContext | None:
@@ -78,20 +81,20 @@ def current_page() -> PageContext | None:
     A builder written for numerous-apps 0.6.2 (`run_app()` with no argument) can ask here
     for its path and query parameters without changing its signature.
     """
-    return getattr(_current, "page", None)
+    return _current.get()
 
 
 def page_builder(builder: PageBuilder, context: PageContext,
                  after: Callable[[PageContext], object] | None = None) -> Builder:
     """The session's builder: `builder` called with or without `context`, then `after`.
 
-    Runs on the session thread, which serves this one page for its life, so the context is
-    kept there for `current_page()`.
+    Runs as the session's first job, in the session's own context variables, so the page
+    context is kept there for `current_page()` in every later job.
     """
     wants_context = takes_argument(builder)
 
     def build() -> dict[str, Any]:
-        _current.page = context
+        _current.set(context)
         widgets = builder(context) if wants_context else builder()
         if after is not None:
             after(context)

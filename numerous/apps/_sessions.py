@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import gc
 import hmac
 import logging
 import secrets
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._capacity import AddressRate, machine_session_cap
+from ._heap import collect_everything
 from ._protocol import CloseCode
 from ._session import Builder, Session
 from ._worker import Worker
@@ -149,8 +149,8 @@ class SessionManager:
     def _give_back_memory(self) -> None:
         self._trim = None
         # A closed session's widgets sit in reference cycles (traitlets observers, bound
-        # methods) that only a full collection frees; an idle server would not run one.
-        gc.collect()
+        # methods) that only a full collection frees, frozen objects included (_heap.py).
+        collect_everything()
         release_free_memory()
 
     def close_all(self, reason: str = "The server is shutting down."

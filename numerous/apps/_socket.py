@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._connection import Connection, Disconnected, Frame
+from ._outbox import Wake
 from ._protocol import (
     CloseCode,
     Hello,
@@ -136,7 +136,7 @@ async def _send_snapshot(conn: Connection, session: Session) -> None:
     await conn.send(encode_server(Ready(type="ready", widgets=widgets, ack=session.current_seq)))
 
 
-async def _send_loop(conn: Connection, session: Session, wake: MemoryObjectReceiveStream[None],
+async def _send_loop(conn: Connection, session: Session, wake: Wake,
                      scope: anyio.CancelScope) -> None:
     """Send what the outbox holds whenever it is poked; the connection ends when this does."""
     try:
@@ -147,7 +147,7 @@ async def _send_loop(conn: Connection, session: Session, wake: MemoryObjectRecei
         scope.cancel()
 
 
-async def _drain(conn: Connection, session: Session, wake: MemoryObjectReceiveStream[None]
+async def _drain(conn: Connection, session: Session, wake: Wake
                  ) -> None:
     async for _ in wake:
         for message, buffers in session.outbox.take():

@@ -1,8 +1,9 @@
-"""A worker: one thread and the widgets it runs, for one page or for every page.
+"""A worker: the widgets of one page (or of every page) and the jobs that run their code.
 
-`run_app()` and every callback run on the worker's thread, one job at a time, so user code never
-races with itself and a slow callback blocks only its own worker. Jobs arrive through a queue
-the thread blocks on: nothing polls.
+`run_app()` and every callback run as the worker's jobs, one at a time and in order, on the
+threads of the session pool (`_pool.py`), so user code never races with itself and a slow
+callback blocks only its own worker. An idle worker holds no thread: its jobs wait in a few
+slots, and nothing polls.
 
 A private worker serves one page and ends with it. A shared worker (`share_widgets=True`)
 serves every page of the app and lives as long as the server: what one page changes is applied
@@ -13,8 +14,8 @@ here, where the callbacks run, and every other page is told. The pages themselve
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-import queue
 import threading
 import traceback
 from collections.abc import Callable
@@ -27,12 +28,14 @@ from . import _comm
 from ._assets import ASSETS, is_url
 from ._concurrency import resolve
 from ._outbox import Outbox
+from ._pool import Job, Serial, SessionPool
 from ._protocol import Close, Custom, ErrorCode, ServerMessage, WidgetMessage
 from ._writes import SharedWrites, refusal
 from ._widgets import (
     invalid_value,
     message_handlers,
     opened_state,
+    set_from_browser,
     set_quietly,
     settable_from_browser,
     widget_by_id,
@@ -56,8 +59,6 @@ class Page(Protocol):
     def send_error(self, code: ErrorCode, message: str, model_id: str | None = None,
                    detail: str | None = None) -> None: ...
 
-_STOP = object()
-
 
 class AppError(Exception):
     """`run_app()` failed or returned something that is not a dict of widgets."""
@@ -67,17 +68,20 @@ class AppError(Exception):
         self.detail = detail
 
 
-class Worker:
-    """The widgets of one page (or of all pages, `shared`) and the thread that runs their code."""
+class Worker(Serial):
+    """The widgets of one page (or of all pages, `shared`) and the jobs that run their code."""
 
     # One per session of an ordinary app: no instance dict, to keep an idle session small.
-    __slots__ = ("_inbox", "_origin", "_thread", "assets", "base", "built", "comms", "dev",
-                 "initial_values", "loop", "on_change", "pages", "shared", "stopped", "widgets",
+    __slots__ = ("_context", "_origin", "assets", "base", "built", "comms", "dev",
+                 "initial_values", "loop", "name", "on_change", "pages", "shared", "stopped",
+                 "widgets",
                  "writes")
 
     def __init__(self, name: str, *, base: str, dev: bool, loop: asyncio.AbstractEventLoop,
                  shared: bool = False, assets: set[str] | None = None,
-                 writes: SharedWrites | None = None) -> None:
+                 writes: SharedWrites | None = None, pool: SessionPool | None = None) -> None:
+        super().__init__(pool)
+        self.name = name
         self.base = base
         self.assets = assets if assets is not None else set()
         """The asset names this app serves: its widgets' code is added as it is published."""
@@ -97,16 +101,16 @@ class Worker:
         """Told (on this thread) of every value a widget takes: a model id and its traits.
         The session store keeps them (`_store.py`); None: nobody listens."""
         self._origin: Page | None = None
-        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._context = contextvars.Context()
+        """The worker's own context variables (`current_page()`, the app's): every job runs
+        in it, as if the worker had a thread of its own, whichever pool thread runs it."""
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def build(self, builder: Builder) -> asyncio.Future[dict[str, Widget]]:
-        """Start the thread and build the widgets on it, once; the future settles when they
+        """Build the widgets as the worker's first job, once; the future settles when they
         exist (the same future for every page of a shared worker)."""
         if self.built is None:
-            self._thread.start()
             self.built = self.submit_call(lambda: self._build(builder))
         return self.built
 
@@ -152,52 +156,53 @@ class Worker:
             self.stop()
 
     def stop(self) -> None:
-        """Close the widgets on the thread, then end it (after the jobs already queued)."""
+        """Close the widgets, then run no more jobs (after the jobs already queued)."""
         if not self.stopped:
             self.stopped = True
-            self._inbox.put(_STOP)
+            if self.built is None:
+                self.mark_ended()  # nothing was ever built: nothing to close
+            else:
+                self.submit(self._teardown)
 
-    def _run(self) -> None:
+    def drain(self) -> None:
+        # A pool thread runs this worker's jobs: widgets made meanwhile belong to it.
         with _comm.bound_to(self):
-            while True:
-                job = self._inbox.get()
-                if job is _STOP:
-                    break
-                try:
-                    job()
-                except Exception:
-                    logger.exception("unexpected error in %s", self._thread.name)
-                # An idle thread must not hold its last job (a future, its result, closures).
-                job = None
-        self._teardown()
+            super().drain()
+
+    def run_job(self, job: Job) -> None:
+        # In the worker's own context variables, whichever pool thread runs the job.
+        try:
+            self._context.run(job)
+        except Exception:
+            logger.exception("unexpected error in %s", self.name)
 
     def _teardown(self) -> None:
-        with _comm.bound_to(self):
-            for comm in list(self.comms.values()):
-                widget = widget_by_id(comm.comm_id)
-                try:
-                    widget.close() if widget is not None else comm.close()
-                except Exception:
-                    logger.exception("error closing a widget of %s", self._thread.name)
-                if widget is not None:
-                    _release_file_watchers(widget)
+        for comm in list(self.comms.values()):
+            widget = widget_by_id(comm.comm_id)
+            try:
+                widget.close() if widget is not None else comm.close()
+            except Exception:
+                logger.exception("error closing a widget of %s", self.name)
+            if widget is not None:
+                _release_file_watchers(widget)
         self.comms.clear()
         self.widgets = {}
+        self.initial_values = {}
         self._origin = None
+        self._context = contextvars.Context()  # what the app kept there goes too
+        self.mark_ended()
 
     def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait until the worker has closed its widgets and runs nothing more (not from one
+        of its own jobs)."""
+        return self.wait_ended(timeout)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """Started and not yet ended (whether or not a job runs right now)."""
+        return self.built is not None and not self.ended
 
     # --- jobs -------------------------------------------------------------------------------
-
-    def submit(self, job: Callable[[], object]) -> None:
-        """Queue `job` for the thread (from any thread); jobs run in the order queued."""
-        self._inbox.put(job)
 
     def submit_call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run `fn` on the thread; await the returned future on the loop."""
@@ -205,7 +210,7 @@ class Worker:
         if self.stopped:
             future.set_exception(RuntimeError("session is closed"))
             return future
-        self._inbox.put(lambda: resolve(self.loop, future, fn))
+        self.submit(partial(resolve, self.loop, future, fn))
         return future
 
     def page(self) -> Page | None:
@@ -271,7 +276,7 @@ class Worker:
                 widget.send_state(names)  # put the browser back on the server's value
             return
         # Validated: whatever fails from here on is the app's code (observers, callbacks).
-        self._run_callback(lambda: widget.set_state(state))
+        self._run_callback(lambda: set_from_browser(widget, state))
 
     def _tell_others(self, page: Page, model_id: str, sent: dict[str, Any]) -> None:
         # ipywidgets does not send a value back to the frontend that set it; the other pages
@@ -291,7 +296,7 @@ class Worker:
         try:
             fn()
         except Exception as exc:
-            logger.exception("error in a callback of %s", self._thread.name)
+            logger.exception("error in a callback of %s", self.name)
             detail = traceback.format_exc() if self.dev else None
             self.send_error("callback_error", f"{type(exc).__name__}: {exc}" if self.dev else
                             "An error occurred in the app.", None, detail)
@@ -302,7 +307,7 @@ class Worker:
         if self._origin is not None:
             self._origin.send_error(code, message, model_id, detail)
         else:
-            logger.warning("%s: %s: %s", self._thread.name, code, message)
+            logger.warning("%s: %s: %s", self.name, code, message)
 
     # --- comms (called by SessionComm, on whatever thread touches the widget) -----------------
 

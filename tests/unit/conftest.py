@@ -9,13 +9,18 @@ from typing import Any
 
 import pytest
 
-from numerous.apps import _comm
+from numerous.apps import _comm, _heap
 from numerous.apps._connection import MemoryConnection, memory_pair
 from numerous.apps._session import Session
 from numerous.apps._sessions import SessionLimits, SessionManager
 from numerous.apps._socket import serve_connection
 
 from ._support import OWNER, TestClient, WireClient, hello, join
+
+
+# This process starts hundreds of apps and checks that closed sessions are collected: the
+# survivors of a full collection are not frozen here (tests/unit/test_heap.py checks the rule).
+_heap.FREEZE_AFTER_FULL = False
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from ipywidgets.widgets.widget import _instances
 from starlette.websockets import WebSocketDisconnect
 
 from numerous.apps import SecurityPolicy, SessionLimits, create_app
-from numerous.apps import _assets
+from numerous.apps import _assets, _pool
 from numerous.apps._client import CLIENT_COOKIE
 from numerous.apps._assets import IMMUTABLE, ClientFiles
 from numerous.apps._protocol import PROTOCOL_VERSION
@@ -333,6 +333,9 @@ def test_a_session_whose_thread_cannot_start_gets_a_503_and_leaves_nothing(
     app = make_app(tmp_path)
     client = served(app)
 
+    # Sessions share a pool of threads: a page load needs a thread to start only when the
+    # pool has none idle, as in a fresh process.
+    monkeypatch.setattr(_pool, "_default", _pool.SessionPool())
     start = threading.Thread.start
 
     def refuse(self: threading.Thread) -> None:

@@ -5,6 +5,7 @@ The metrics are process-wide, so every check compares a scrape after with one be
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def test_three_sessions_are_three_live_and_three_opened(ops_app: TestClient) -> 
     assert moved(before, after, "numerous_sessions_opened_total", app="/") == 3
     assert moved(before, after, "numerous_page_loads_total", app="/", status="200") == 3
     assert moved(before, after, "numerous_page_ttfb_seconds_count", app="/") == 3
-    assert value(after, "numerous_session_threads") >= 3
+    # Sessions share a pool of threads: at least one ran their run_app(), never one each.
+    assert 1 <= value(after, "numerous_session_threads") <= threading.active_count()
 
 
 def test_an_ended_session_counts_as_closed_by_its_reason(ops_app: TestClient) -> None:

@@ -14,7 +14,7 @@ import ipywidgets
 import pytest
 import traitlets
 
-from numerous.apps import _comm
+from numerous.apps import _comm, _pool
 from numerous.apps._connection import memory_pair
 from numerous.apps._protocol import PROTOCOL_VERSION, decode, encode
 from numerous.apps._sessions import SessionLimits, SessionManager, release_free_memory
@@ -134,7 +134,8 @@ async def test_ten_thousand_sessions_opened_and_closed_give_back_threads_and_mem
     print(f"\n10 000 sessions: threads {threads_before} -> {threads_after}, "
           f"RSS {rss_before} -> {rss_after} KiB ({grown:+d} KiB)")
     assert len(manager) == 0
-    assert threads_before == threads_after == 0
+    # Sessions share a pool of threads: 10 000 sessions leave no thread of their own.
+    assert threads_after <= max(threads_before, _pool.default_pool().keep + 2)
     # Each idle session costs ~60-170 KiB while open; 10 000 of them held would be > 600 MiB.
     assert grown < 20 * 1024, f"RSS grew by {grown} KiB over 10 000 sessions"
 

@@ -13,6 +13,7 @@ import anywidget
 import pytest
 import traitlets
 
+from numerous.apps import _pool
 from numerous.apps._sessions import (
     AtCapacity,
     SessionLimits,
@@ -165,6 +166,9 @@ async def test_a_session_whose_thread_cannot_start_is_not_left_behind(
         make_manager: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     manager = make_manager()
 
+    # Sessions share a pool of threads: a page load needs a thread to start only when the
+    # pool has none idle, as in a fresh process.
+    monkeypatch.setattr(_pool, "_default", _pool.SessionPool())
     start = threading.Thread.start
 
     def refuse(self: threading.Thread) -> None:

@@ -39,7 +39,7 @@ def tick(ticks: Ticks) -> None:
     ticks.count += 1
 
 
-def test_every_runs_on_the_session_thread_until_cancelled(tmp_path: Path) -> None:
+def test_every_runs_as_the_sessions_work_until_cancelled(tmp_path: Path) -> None:
     threads: set[str] = set()
     timers: list[Timer] = []
     session_thread: list[str] = []
@@ -56,7 +56,8 @@ def test_every_runs_on_the_session_thread_until_cancelled(tmp_path: Path) -> Non
     with AppDriver(build(tmp_path, setup)) as driver:
         page = driver.open_session()
         page.wait_for("ticks", lambda view: view.count >= 3)
-        assert threads == set(session_thread)
+        # Like run_app() and the callbacks, on the session threads, never the event loop's.
+        assert all(name.startswith("numerous-session-") for name in threads | set(session_thread))
         page.set("ticks", stop=1)
         stopped_at = page["ticks"].count
         time.sleep(0.1)
@@ -130,11 +131,13 @@ def test_no_thread_or_timer_is_left_after_a_thousand_sessions(tmp_path: Path) ->
         after(30, lambda: tick(ticks))
 
     with AppDriver(build(tmp_path, setup)) as driver:
+        before = len(session_threads())
         for _ in range(10):
             pages = [driver.open_session() for _ in range(100)]
             assert len(_timers._ARMED) >= 100  # their timers are armed
             for page in pages:
                 page.close()
-        wait_until(lambda: not session_threads(), timeout=10)
+        # Sessions share a pool of threads: a thousand sessions leave no thread each.
+        assert len(session_threads()) <= before + 16
         wait_until(lambda: not _timers._ARMED)
         assert not _timers._TIMERS._items  # no session's timers kept

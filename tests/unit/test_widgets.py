@@ -15,6 +15,7 @@ from numerous.apps._widgets import (
     invalid_value,
     message_handlers,
     set_quietly,
+    share_trait_subclasses,
     settable_from_browser,
     widget_by_id,
     with_buffers,
@@ -91,3 +92,32 @@ def test_the_browser_may_set_synced_traits_but_not_code_or_identity() -> None:
     for name in ["_esm", "_css", "_model_name", "_model_module", "_view_name",
                  "_view_module_version", "_anywidget_id", "_server_only", "comm", "nope"]:
         assert not settable_from_browser(widget, name), name
+
+
+def test_widgets_of_one_class_share_the_subclass_their_added_traits_make() -> None:
+    """anywidget adds `_esm`, `_css` and its id as traits of each instance, which traitlets
+    does by making a class per instance; widgets of one class now share one."""
+    share_trait_subclasses()
+    first, second = Counter(), Counter(value=3)
+    assert type(first) is type(second) and type(first) is not Counter
+    assert isinstance(first, Counter)
+    assert (first.value, second.value) == (0, 3), "values stay per instance"
+    second.value = 5
+    assert first.value == 0
+    assert first._esm == second._esm == Counter._esm  # noqa: SLF001
+    seen: list[int] = []
+    first.observe(lambda change: seen.append(change["new"]), "value")
+    second.value = 6
+    first.value = 1
+    assert seen == [1], "observers stay per instance"
+
+
+def test_a_class_whose_code_differs_gets_its_own_subclass() -> None:
+    share_trait_subclasses()
+
+    class Other(anywidget.AnyWidget):
+        _esm = "export default { render() { /* other */ } }"
+        value = traitlets.Int(0).tag(sync=True)
+
+    assert type(Other()) is type(Other()) and type(Other()) is not type(Counter())
+    assert Other()._esm != Counter()._esm  # noqa: SLF001
