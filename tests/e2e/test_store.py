@@ -377,6 +377,7 @@ def aio() -> Iterator[Any]:
     yield run
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
+    loop.close()  # its self-pipe sockets too
 
 
 def test_a_shared_widget_changed_on_one_instance_shows_on_another(
