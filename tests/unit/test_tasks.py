@@ -91,7 +91,8 @@ def test_a_five_second_task_leaves_the_page_responsive(tmp_path: Path) -> None:
             page.set("panel", clicks=click)  # returns once the answer has arrived
             answered = time.perf_counter() - began
             assert page["panel"].echo == click
-            assert answered < 0.1, f"click {click} took {answered * 1000:.0f} ms"
+            # Not blocked behind the five seconds; generous for a machine busy with other work.
+            assert answered < 0.25, f"click {click} took {answered * 1000:.0f} ms"
             time.sleep(0.05)
         assert not ended.is_set()  # the task was running all along
         page.set("panel", cancel=1)
