@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import gzip
 import hashlib
 import re
@@ -49,13 +50,22 @@ _REMOTE_IMPORT = re.compile(
     r"""(?:\bimport\s*\(\s*|\bfrom\s*|\bimport\s*)(["'])((?:https?:)?//[^"'\s]+)\1""")
 
 
-def remote_imports(esm: str) -> list[str]:
+def remote_imports(esm: str) -> tuple[str, ...]:
     """The modules on other origins that widget code imports, statically or with `import()`.
 
     Altair's chart imports vega from esm.sh: without its origin in the page's policy the
     browser refuses the import, and the chart stays blank with only a console line to say why.
+
+    Worked out once per text: every page load asks for each of its widgets, and a widget's
+    code is up to 10 MB (numerous-widgets), which took a page of 20 of them 250 ms to scan.
     """
-    return list(dict.fromkeys(match.group(2) for match in _REMOTE_IMPORT.finditer(esm)))
+    return _remote_imports(esm)
+
+
+@functools.lru_cache(maxsize=512)
+def _remote_imports(esm: str) -> tuple[str, ...]:
+    # Widgets of one class share one string object, whose hash Python keeps: a hit is cheap.
+    return tuple(dict.fromkeys(match.group(2) for match in _REMOTE_IMPORT.finditer(esm)))
 
 
 @dataclass

@@ -14,7 +14,7 @@ from starlette.requests import Request
 import pytest
 
 from numerous.apps._assets import (IMMUTABLE, Asset, AssetStore, ClientFiles, content_hash,
-                                  is_remote, is_url)
+                                  is_remote, is_url, remote_imports)
 
 BIG_JS = "export default { render() {} }\n" + "// padding\n" * 500
 
@@ -194,3 +194,16 @@ def test_one_rule_tells_a_url_from_widget_code(text: str, url: bool) -> None:
 def test_only_other_origins_are_remote() -> None:
     assert is_remote("https://esm.sh/x") and is_remote("//cdn.example/x")
     assert not is_remote("/static/x.js")
+
+
+def test_remote_imports_are_found_once_per_text() -> None:
+    from numerous.apps import _assets
+
+    code = ('import * as vega from "https://esm.sh/vega@5";\n'
+            + "// widget code\n" * 200_000
+            + 'const lite = await import("//cdn.example/lite.js"); import "./local.js";\n')
+    assert remote_imports(code) == ("https://esm.sh/vega@5", "//cdn.example/lite.js")
+    cache = _assets._remote_imports  # noqa: SLF001
+    hits = cache.cache_info().hits
+    assert remote_imports(code) == ("https://esm.sh/vega@5", "//cdn.example/lite.js")
+    assert cache.cache_info().hits == hits + 1, "a page load does not scan it again"
