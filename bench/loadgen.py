@@ -288,3 +288,26 @@ def run(coroutine: Any) -> Any:
     except ImportError:
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)
+
+
+def clicking_cost(server: Any, sessions: int, seconds: float) -> dict[str, Any]:
+    """`sessions` protocol clients of our `server` clicking once a second for `seconds`: the
+    click latency p50 and p99, errors, clicks, and the server's CPU seconds meanwhile."""
+    from bench import servers  # the load generator itself needs no server helpers
+
+    probe: dict[str, float] = {}
+
+    async def scenario() -> dict[str, Any]:
+        async with http_client() as http:
+            clients, info = await open_clients("ours", server.url, sessions, http)
+            probe["cpu"] = servers.cpu_seconds(server.pid)
+            result = await drive(clients, seconds)
+            probe["cpu"] = servers.cpu_seconds(server.pid) - probe["cpu"]
+            result["open"] = info
+            await close_all(clients)
+            return result
+
+    result = run(scenario())
+    return {"p50": result["ms"]["p50"], "p99": result["ms"]["p99"],
+            "errors": result.get("errors", 0), "cpu_s": round(probe["cpu"], 2),
+            "clicks": result.get("clicks")}

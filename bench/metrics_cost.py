@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -24,31 +23,11 @@ if __package__ in (None, ""):  # `python bench/metrics_cost.py`
 from bench import loadgen, servers  # noqa: E402
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def one(metrics: bool, sessions: int, seconds: float, out: Path) -> dict[str, Any]:
     env = {"NUMEROUS_BENCH_METRICS": "1" if metrics else "0", "NUMEROUS_BENCH_GRACE": "5"}
     log = out / f"metrics-{'on' if metrics else 'off'}.log"
     with servers.Server(servers.ours(), "counter", log, env=env) as server:
-        probe: dict[str, float] = {}
-
-        async def scenario() -> dict[str, Any]:
-            async with loadgen.http_client() as http:
-                clients, info = await loadgen.open_clients("ours", server.url, sessions, http)
-                probe["cpu"] = cpu_seconds(server.pid)
-                result = await loadgen.drive(clients, seconds)
-                probe["cpu"] = cpu_seconds(server.pid) - probe["cpu"]
-                result["open"] = info
-                await loadgen.close_all(clients)
-                return result
-
-        result = loadgen.run(scenario())
-    return {"metrics": metrics, "p50": result["ms"]["p50"], "p99": result["ms"]["p99"],
-            "errors": result.get("errors", 0), "cpu_s": round(probe["cpu"], 2),
-            "clicks": result.get("clicks")}
+        return {"metrics": metrics, **loadgen.clicking_cost(server, sessions, seconds)}
 
 
 def main() -> None:

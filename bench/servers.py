@@ -185,6 +185,12 @@ class Server:
         self.stop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_rss_kib(pid: int) -> int:
     """VmRSS of a process, from /proc/<pid>/status."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

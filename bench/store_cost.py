@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import signal
 import statistics
@@ -45,11 +44,6 @@ PHASES: list[float] = []
 CONFIG_RE = re.compile(rb'id="numerous-config" type="application/json">(.*?)</script>')
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _env(store: str | None, prefix: str) -> dict[str, str]:
     # A long grace: on a busy machine a thousand page loads at once can take longer than 30 s
     # to render, and a session must not expire before its page is sent.
@@ -62,22 +56,7 @@ def cost(store: str | None, prefix: str, sessions: int, seconds: float, out: Pat
          ) -> dict[str, Any]:
     log = out / f"cost-{'store' if store else 'memory'}.log"
     with servers.Server(servers.ours(), "counter", log, env=_env(store, prefix)) as server:
-        probe: dict[str, float] = {}
-
-        async def scenario() -> dict[str, Any]:
-            async with loadgen.http_client() as http:
-                clients, info = await loadgen.open_clients("ours", server.url, sessions, http)
-                probe["cpu"] = cpu_seconds(server.pid)
-                result = await loadgen.drive(clients, seconds)
-                probe["cpu"] = cpu_seconds(server.pid) - probe["cpu"]
-                result["open"] = info
-                await loadgen.close_all(clients)
-                return result
-
-        result = loadgen.run(scenario())
-    return {"store": bool(store), "p50": result["ms"]["p50"], "p99": result["ms"]["p99"],
-            "errors": result.get("errors", 0), "cpu_s": round(probe["cpu"], 2),
-            "clicks": result.get("clicks")}
+        return {"store": bool(store), **loadgen.clicking_cost(server, sessions, seconds)}
 
 
 async def _resume(url: str, client: Any) -> tuple[float, bool]:

@@ -15,7 +15,6 @@ import asyncio
 import json
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +33,8 @@ import websockets
 from playwright.sync_api import Browser, Page, expect
 
 from numerous.apps._protocol import PROTOCOL_VERSION
-from numerous.apps.testing import AppPage, Server, free_port, spawn, wait_until_serving
+from numerous.apps.testing import (AppPage, Server, free_port, spawn, start_redis,
+                                   wait_until_serving)
 
 from ._support import HAPROXY_CONFIG, PREFIX, haproxy_path, sign_in
 
@@ -442,23 +442,6 @@ def test_a_signed_in_user_continues_in_a_new_browser(
         app.page.context.close()
 
 
-def _redis_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    process = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no",
-                                "--dir", str(folder)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            client.close()
-            return process
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-
-
 def _stored(client: redis.Redis, prefix: str) -> dict[str, Any]:
     values = {}
     for key in client.scan_iter(f"{prefix}:/:s:*"):
@@ -471,7 +454,7 @@ def _stored(client: redis.Redis, prefix: str) -> dict[str, Any]:
 def test_pages_carry_on_while_redis_is_down_and_resync_after(
         serve: Any, prefix: str, browser: Browser, tmp_path: Path) -> None:
     port = free_port()
-    store = _redis_server(port, tmp_path)
+    store = start_redis(tmp_path, port)[0]
     try:
         token = secrets.token_hex(16)
         server = serve(APP, env={"NUMEROUS_STORE": f"redis://127.0.0.1:{port}/0",
@@ -497,7 +480,7 @@ def test_pages_carry_on_while_redis_is_down_and_resync_after(
         reloaded = AppPage(app.page.context.new_page()).open(server.url)  # new pages too
         expect(reloaded.input("counter")).to_have_value("0")
 
-        store = _redis_server(port, tmp_path)  # back, and empty
+        store = start_redis(tmp_path, port)[0]  # back, and empty
         deadline = time.monotonic() + 15
         while _stored(client, prefix).get("counter") != 5:
             assert time.monotonic() < deadline, f"no resync: {_stored(client, prefix)}"

@@ -5,9 +5,6 @@ across instances, and an app that carries on while the store is down."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +24,7 @@ from numerous.apps._session import Session
 from numerous.apps._sessions import SessionLimits, SessionManager
 from numerous.apps._socket import serve_connection
 from numerous.apps._store import StoreKeeper, decode as decode_fields, owner_digest
+from numerous.apps.testing import free_port, start_redis
 
 REDIS = "redis://127.0.0.1:6379/0"
 OWNER = "o" * 32
@@ -266,33 +264,10 @@ async def test_shared_widgets_stay_the_same_across_instances(store: RedisStore) 
 # --- a store that goes away -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _redis_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    process = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no",
-                                "--dir", str(folder)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            client.close()
-            return process
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-
-
 async def test_the_app_carries_on_while_the_store_is_down(
         manager: SessionManager, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    port = _free_port()
-    server = _redis_server(port, tmp_path)
+    port = free_port()
+    server = start_redis(tmp_path, port)[0]
     store = RedisStore(f"redis://127.0.0.1:{port}/0", ttl=60, timeout=0.2)
     keeper = StoreKeeper(store, interval=0.05, read_timeout=0.5)
     keeper.start()
@@ -323,7 +298,7 @@ async def test_the_app_carries_on_while_the_store_is_down(
         await other.close()
         assert "session store" in caplog.text and "failed" in caplog.text
 
-        server = _redis_server(port, tmp_path)  # an empty Redis, on the same port
+        server = start_redis(tmp_path, port)[0]  # an empty Redis, on the same port
         await _until(lambda: not keeper.down and keeper.pending == 0, 10)
         assert _stored(store, key)["f"]["value"] == "during 4"  # resynced
         await page.close()

@@ -39,6 +39,7 @@ from ._server import (
     serve_app,
     served,
     spawn,
+    start_redis,
     start_server,
     wait_until_serving,
 )
@@ -50,6 +51,6 @@ __all__ = [
     "AsyncAppSession", "ErrorModal", "LifespanError", "LoginForm", "Message", "Served", "Server",
     "SessionLostBanner", "ThreadedServer",
     "UnknownWidget", "WaitTimeout", "WidgetView", "chromium_launch_args", "chromium_path",
-    "free_port", "load_app", "login", "serve_app", "served", "spawn", "start_server",
+    "free_port", "load_app", "login", "serve_app", "served", "spawn", "start_redis", "start_server",
     "wait_ready", "wait_until_serving", "widget_locator",
 ]

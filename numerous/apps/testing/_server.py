@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -108,6 +109,28 @@ def start_server(app_dir: Path, target: str = "app:app", env: Mapping[str, str] 
     server = Server(process, f"http://{HOST}:{port}", log)
     wait_until_serving(server, timeout)
     return server
+
+
+def start_redis(folder: Path, port: int | None = None,
+                timeout: float = 10.0) -> tuple[subprocess.Popen[bytes], int]:
+    """A throwaway `redis-server` on 127.0.0.1 (no persistence, its files in `folder`), for
+    tests of an app with a session store or a shared cache, and of what it does when Redis
+    goes away (kill the process). Returns the process and its port, once it answers PING."""
+    port = port or free_port()
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    process = subprocess.Popen(
+        [binary, "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), 1.0) as conn:
+            conn.sendall(b"PING\r\n")
+            if conn.recv(16).startswith(b"+PONG"):
+                return process, port
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"redis-server did not start on port {port}")
+        time.sleep(0.05)
 
 
 # --- a thread of the test process -------------------------------------------------------------
