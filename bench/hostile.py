@@ -119,9 +119,13 @@ async def _answered_bytes(ws: Any) -> int:
         total += len(frame)
 
 
+NEW_PER_MINUTE = 120
+
+
 async def session_flood(url: str) -> dict[str, Any]:
     """1 500 page loads from one address, each a new browser."""
     answers: dict[str, int] = {}
+    started = time.monotonic()
     limits = httpx.Limits(max_connections=32)
     timeout = httpx.Timeout(30, pool=None)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
@@ -135,7 +139,12 @@ async def session_flood(url: str) -> dict[str, Any]:
             answers[kind] = answers.get(kind, 0) + 1
         await asyncio.gather(*(one() for _ in range(1500)))
     opened = answers.pop("session", 0)
-    return {"sessions_opened": opened, "refused": answers, "got": f"{opened} sessions"}
+    # What any one address may open (SessionLimits.max_new_sessions_per_minute, 120 by
+    # default): a minute's worth at once, then two a second.
+    allowance = NEW_PER_MINUTE + int((time.monotonic() - started) * NEW_PER_MINUTE / 60) + 1
+    got = (f"{opened} sessions, within one address's allowance ({allowance})"
+           if opened <= allowance else f"{opened} sessions, over the allowance ({allowance})")
+    return {"sessions_opened": opened, "refused": answers, "got": got}
 
 
 async def chunked_body(url: str) -> dict[str, Any]:
@@ -326,8 +335,9 @@ def verdict(row: dict[str, Any]) -> str:
     rss_ok = row["rss_growth_mb"] < TARGET_RSS_MB
     p99 = row["victim_p99_ms"]
     p99_ok = p99 is None or p99 < TARGET_P99_MS
-    got_ok = row["got"] in ("nothing", "cut off", "dropped in time") or \
-        str(row["got"]).startswith(("cut off", "answered 4"))
+    got = str(row["got"])
+    got_ok = got in ("nothing", "cut off", "dropped in time") or \
+        got.startswith(("cut off", "answered 4")) or "within one address" in got
     return "✓" if rss_ok and p99_ok and got_ok and not row["victim_errors"] else "✗"
 
 
