@@ -57,6 +57,20 @@ async def join(session: Any, timeout: float = 3.0) -> bool:
     return await asyncio.to_thread(session.join, timeout)
 
 
+class Field(anywidget.AnyWidget):
+    """A text and a count; `Field.changes` counts the callbacks its value ran (set it to 0
+    first): values put back without callbacks leave it alone."""
+
+    _esm = "export default { render() {} }"
+    value = traitlets.Unicode("").tag(sync=True)
+    count = traitlets.Int(0).tag(sync=True)
+    changes = 0
+
+    @traitlets.observe("value")
+    def _changed(self, change: dict[str, Any]) -> None:
+        type(self).changes += 1
+
+
 def all_at_once(calls: Sequence[Callable[[], Any]], timeout: float = 10.0) -> list[Any]:
     """Run each call on a thread of its own, released together, and return their results in
     the order they finished: the shape of a crowd asking for the same thing at once."""

@@ -16,18 +16,9 @@ from numerous.apps._protocol import PROTOCOL_VERSION, decode, encode
 from numerous.apps._sessions import SessionLimits, SessionManager
 from numerous.apps._socket import serve_connection
 
+from ._support import Field
+
 OWNER = "s" * 32
-
-
-class Field(anywidget.AnyWidget):
-    _esm = "export default { render() {} }"
-    value = traitlets.Unicode("").tag(sync=True)
-    count = traitlets.Int(0).tag(sync=True)
-    changes = 0
-
-    @traitlets.observe("value")
-    def _changed(self, change: dict[str, Any]) -> None:
-        type(self).changes += 1
 
 
 @pytest.fixture(autouse=True)

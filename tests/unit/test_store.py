@@ -12,10 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import anywidget
 import pytest
 import redis
-import traitlets
 
 from numerous.apps import RedisStore, _comm
 from numerous.apps._connection import memory_pair
@@ -26,19 +24,10 @@ from numerous.apps._socket import serve_connection
 from numerous.apps._store import StoreKeeper, decode as decode_fields, owner_digest
 from numerous.apps.testing import free_port, start_redis
 
+from ._support import Field
+
 REDIS = "redis://127.0.0.1:6379/0"
 OWNER = "o" * 32
-
-
-class Field(anywidget.AnyWidget):
-    _esm = "export default { render() {} }"
-    value = traitlets.Unicode("").tag(sync=True)
-    count = traitlets.Int(0).tag(sync=True)
-    changes = 0
-
-    @traitlets.observe("value")
-    def _changed(self, change: dict[str, Any]) -> None:
-        type(self).changes += 1
 
 
 @pytest.fixture(autouse=True)
