@@ -146,10 +146,11 @@ async def idle_memory(framework: str, url: str, probe: Probe, counts: list[int],
 # --- figure 6: many sessions clicking ----------------------------------------------------------
 
 async def drive(clients: list[BaseClient], duration: float, rate: float = 1.0,
-                timeout: float = 10.0) -> dict[str, Any]:
+                timeout: float = 10.0, samples: list[float] | None = None) -> dict[str, Any]:
     """Every client clicks `rate` times a second for `duration` seconds, on schedule (a slow
-    answer does not delay the next click, so queueing shows in the figures)."""
-    latencies: list[float] = []
+    answer does not delay the next click, so queueing shows in the figures). Each latency (ms)
+    is also added to `samples` when given."""
+    latencies: list[float] = [] if samples is None else samples
     counts = {"sent": 0, "ok": 0, "timeouts": 0, "closed": 0}
     lag = [0.0]
     start = time.perf_counter() + 0.2
@@ -310,4 +311,54 @@ def clicking_cost(server: Any, sessions: int, seconds: float) -> dict[str, Any]:
     result = run(scenario())
     return {"p50": result["ms"]["p50"], "p99": result["ms"]["p99"],
             "errors": result.get("errors", 0), "cpu_s": round(probe["cpu"], 2),
-            "clicks": result.get("clicks")}
+            "clicks": result.get("ok")}
+
+
+def interleaved_cost(servers_by_name: dict[str, Any], sessions: int, seconds: float,
+                     windows: int) -> dict[str, Any]:
+    """The same load on two (or more) servers, in alternating windows.
+
+    `sessions` protocol clients are opened on every server first; then the clients of one
+    server click once a second for `seconds` while the others idle, server by server, in the
+    order A B B A A B ... for `windows` windows each, so that a machine that gets busier or
+    quieter during the run weighs on every server alike. Per server: the click latency p50 and
+    p99 over all its windows, the server's CPU seconds per 1 000 clicks, errors, and each
+    window's figures."""
+    from bench import servers  # the load generator itself needs no server helpers
+
+    names = list(servers_by_name)
+    order = [names[::-1] if k % 2 else names for k in range(windows)]
+
+    async def scenario() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        async with http_client() as http:
+            clients = {}
+            for name in names:
+                clients[name], found[name] = await open_clients(
+                    "ours", servers_by_name[name].url, sessions, http)
+                found[name] = {"open": found[name], "windows": [], "samples": []}
+            for name in (n for pair in order for n in pair):
+                pid = servers_by_name[name].pid
+                cpu = servers.cpu_seconds(pid)
+                window = await drive(clients[name], seconds, samples=found[name]["samples"])
+                window["cpu_s"] = round(servers.cpu_seconds(pid) - cpu, 2)
+                window.pop("window", None)
+                found[name]["windows"].append(window)
+            for name in names:
+                await close_all(clients[name])
+        return found
+
+    found = run(scenario())
+    result: dict[str, Any] = {}
+    for name, runs in found.items():
+        clicks = sum(w["ok"] for w in runs["windows"])
+        cpu = sum(w["cpu_s"] for w in runs["windows"])
+        ms = summary(runs["samples"], 2)
+        result[name] = {
+            "p50": ms["p50"], "p99": ms["p99"], "clicks": clicks,
+            "errors": sum(w["errors"] for w in runs["windows"]),
+            "cpu_s": round(cpu, 2), "cpu_ms_per_click": round(cpu * 1000 / max(1, clicks), 4),
+            "open": runs["open"],
+            "windows": [{"p50": w["ms"]["p50"], "p99": w["ms"]["p99"], "cpu_s": w["cpu_s"],
+                         "ok": w["ok"], "errors": w["errors"]} for w in runs["windows"]]}
+    return result

@@ -1,14 +1,14 @@
 """The session store's cost and its rebuild time (docs/benchmarks.md#session-store).
 
-    python bench/store_cost.py                    # 1 000 sessions x 60 s, off/on x 3, rebuild x 3
-    python bench/store_cost.py --sessions 100 --seconds 10 --rounds 1
+    python bench/store_cost.py                    # 1 000 sessions each, 3 interleaved runs, rebuild x 3
+    python bench/store_cost.py --sessions 100 --seconds 5 --windows 2 --runs 1
 
 Two measurements, against the real Redis (`--redis`, keys under a prefix of their own, deleted
 afterwards):
 
-- **cost**: the counter app served without and with `NUMEROUS_STORE` in turn (alternating, so
-  that whatever else the machine does falls on both); click latency p50 and p99 of `--sessions`
-  sessions clicking once a second, and the server's CPU seconds meanwhile.
+- **cost**: the counter app served without and with `NUMEROUS_STORE`, side by side, their
+  `--sessions` sessions each clicking once a second in turn (`bench/ab.py`); click latency p50
+  and p99, and each server's CPU per click.
 - **rebuild**: `--sessions` sessions click for a few seconds on one server, which is then
   killed (SIGKILL); a new server starts, and every session comes back at once, as pages do
   after losing their instance: a page load, then a hello naming the lost session. The time
@@ -23,7 +23,6 @@ import asyncio
 import json
 import re
 import signal
-import statistics
 import sys
 import time
 import uuid
@@ -37,7 +36,7 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from bench import loadgen, servers  # noqa: E402
+from bench import ab, loadgen, servers  # noqa: E402
 
 PHASES: list[float] = []
 """Seconds each rebuilt session waited for its page (the rest is the hello and the store)."""
@@ -50,13 +49,6 @@ def _env(store: str | None, prefix: str) -> dict[str, str]:
     env = {"NUMEROUS_BENCH_GRACE": "120", "NUMEROUS_STORE": store or "",
            "NUMEROUS_STORE_PREFIX": prefix}
     return env
-
-
-def cost(store: str | None, prefix: str, sessions: int, seconds: float, out: Path
-         ) -> dict[str, Any]:
-    log = out / f"cost-{'store' if store else 'memory'}.log"
-    with servers.Server(servers.ours(), "counter", log, env=_env(store, prefix)) as server:
-        return {"store": bool(store), **loadgen.clicking_cost(server, sessions, seconds)}
 
 
 async def _resume(url: str, client: Any) -> tuple[float, bool]:
@@ -121,60 +113,41 @@ def rebuild(store: str, prefix: str, sessions: int, out: Path) -> dict[str, Any]
     times = sorted(t for t, _ in done)
     pages = sorted(PHASES)
     PHASES.clear()
-    return {"page_p50_s": round(pages[len(pages) // 2], 3) if pages else None,"sessions": len(done), "p50_s": round(times[len(times) // 2], 3),
+    return {"page_p50_s": round(pages[len(pages) // 2], 3) if pages else None,
+            "sessions": len(done), "p50_s": round(times[len(times) // 2], 3),
             "p99_s": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3),
             "all_s": round(total, 3), "lost": sum(1 for _, ok in done if not ok)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    ab.add_arguments(parser, "bench/results/store-cost")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--only", default="cost,rebuild")
     parser.add_argument("--rebuild-sessions", type=int, default=None,
                         help="sessions of the killed instance (default: --sessions / 3, one "
                              "instance of three)")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/store-cost"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    runs: list[dict[str, Any]] = []
     try:
-        for n in range(args.rounds):
-            if "cost" in args.only:
-                for store in (None, args.redis):
-                    runs.append({"round": n, **cost(store, prefix, args.sessions, args.seconds,
-                                                    args.out)})
-                    print(json.dumps(runs[-1]), flush=True)
-            if "rebuild" in args.only:
+        if "cost" in args.only:
+            ab.compare({"memory": _env(None, prefix), "store": _env(args.redis, prefix)}, args)
+        if "rebuild" in args.only:
+            rebuilt = []
+            for _ in range(args.runs):
                 lost = args.rebuild_sessions or max(1, args.sessions // 3)
-                runs.append({"round": n, "rebuild": rebuild(args.redis, prefix, lost, args.out)})
-                print(json.dumps(runs[-1]), flush=True)
+                rebuilt.append(rebuild(args.redis, prefix, lost, args.out))
+                print(json.dumps(rebuilt[-1]), flush=True)
+            print("rebuild: p99 " + ", ".join(f"{r['p99_s']:.2f} s" for r in rebuilt) +
+                  "; all " + ", ".join(f"{r['all_s']:.2f} s" for r in rebuilt) +
+                  f"; lost {sum(r['lost'] for r in rebuilt)}")
+            (args.out / "rebuild.json").write_text(json.dumps(rebuilt, indent=2))
     finally:
         client = redis.Redis.from_url(args.redis)
         keys = list(client.scan_iter(f"{prefix}:*"))
         if keys:
             client.delete(*keys)
-    _summary(runs)
-    (args.out / "results.json").write_text(json.dumps(runs, indent=2))
-
-
-def _summary(runs: list[dict[str, Any]]) -> None:
-    for store in (False, True):
-        mine = [r for r in runs if r.get("store") is store]
-        if mine:
-            p99 = [r["p99"] for r in mine]
-            print(f"store {'on ' if store else 'off'}: p50 "
-                  f"{statistics.median(r['p50'] for r in mine):.2f} ms, p99 median "
-                  f"{statistics.median(p99):.2f} ms (runs {', '.join(f'{v:.1f}' for v in p99)})"
-                  f", CPU {statistics.median(r['cpu_s'] for r in mine):.1f} s")
-    rebuilt = [r["rebuild"] for r in runs if "rebuild" in r]
-    if rebuilt:
-        print("rebuild: p99 " + ", ".join(f"{r['p99_s']:.2f} s" for r in rebuilt) +
-              "; all " + ", ".join(f"{r['all_s']:.2f} s" for r in rebuilt) +
-              f"; lost {sum(r['lost'] for r in rebuilt)}")
 
 
 if __name__ == "__main__":

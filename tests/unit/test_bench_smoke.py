@@ -82,3 +82,23 @@ async def test_the_files_benchmark_moves_its_bytes_intact(tmp_path: Path) -> Non
     assert {"upload_mb_per_s", "download_mb_per_s", "upload_rss_growth_mb",
             "download_rss_growth_mb"} <= set(row)
     assert files.table(row).count("\n| upload ") == 1
+
+
+def test_two_settings_side_by_side_click_in_turn(tmp_path: Path) -> None:
+    """bench/ab.py (metrics_cost.py, store_cost.py): both servers' clients click, in windows
+    A B B A, and each gets its figures and its ratio to the first."""
+    import argparse
+
+    from bench import ab
+
+    args = argparse.Namespace(sessions=4, seconds=1.0, windows=2, runs=1, out=tmp_path,
+                              pin=False)
+    runs = ab.compare({"off": {"NUMEROUS_BENCH_METRICS": "0"},
+                       "on": {"NUMEROUS_BENCH_METRICS": "1"}}, args)
+    off, on = runs[0]["off"], runs[0]["on"]
+    for figures in (off, on):
+        assert figures["errors"] == 0 and figures["clicks"] == 8
+        assert len(figures["windows"]) == 2 and all(w["ok"] == 4 for w in figures["windows"])
+        assert figures["cpu_ms_per_click"] > 0
+    assert set(on["vs_off"]) == {"p50", "p99", "cpu_ms_per_click"} and "vs_off" not in off
+    assert (tmp_path / "results.json").exists()
