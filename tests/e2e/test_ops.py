@@ -91,19 +91,23 @@ def test_two_worker_processes_report_together(tmp_path: Path) -> None:
                     f"http://127.0.0.1:{port}", tmp_path / "server.log")
     try:
         wait_until_serving(server, 30)
-        for _ in range(6):  # fresh connections: the kernel spreads them over both processes
+        loads, pids = 0, set()
+        while len(pids) < 2 and loads < 40:
+            # Fresh connections, until the kernel has given both processes some (it spreads
+            # them, though not evenly: six in a row once went to one process).
             with httpx.Client(base_url=server.url) as client:
                 signed = client.post("/api/auth/login",
                                      json={"username": "ann", "password": PASSWORDS["ann"]})
                 assert signed.status_code == 200
                 assert client.get("/", headers={"accept": "text/html"}).status_code == 200
-        pids = {re.sub(r"\D", "", p.name) for p in folder.glob("gauge_livesum_*.db")}
+            loads += 1
+            pids = {re.sub(r"\D", "", p.name) for p in folder.glob("gauge_livesum_*.db")}
         assert len(pids) == 2, (pids, server.output())
         for _ in range(3):  # whichever process answers, the sums are the same
             samples = scrape(server.url, env["NUMEROUS_METRICS_TOKEN"])
-            assert samples[("numerous_sessions_live", (("app", "/"),))] == 6
-            assert samples[("numerous_sessions_opened_total", (("app", "/"),))] == 6
-            assert samples[("numerous_login_attempts_total", ())] == 6
+            assert samples[("numerous_sessions_live", (("app", "/"),))] == loads
+            assert samples[("numerous_sessions_opened_total", (("app", "/"),))] == loads
+            assert samples[("numerous_login_attempts_total", ())] == loads
     finally:
         server.stop()
 
