@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import ipaddress
 import logging
 import os
@@ -423,7 +424,38 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
     headers = dict(_NO_STORE)
     if runtime.security.enabled:
         headers["Content-Security-Policy"] = runtime.security.header(_module_urls(every))
+    if identity.user is None:
+        tag = _shell_tag(html, session.id, widgets, headers)
+        if request.headers.get("if-none-match") == tag:
+            runtime.sessions.hold(identity.owner, _page_address(request), session)
+            return Response(status_code=304, headers={**_KEPT_PAGE, "ETag": tag})
+        headers.update(_KEPT_PAGE, ETag=tag)
     return _compressed_page(request, html, headers)
+
+
+_KEPT_PAGE = {"Cache-Control": "private, no-cache"}
+"""A page without a signed-in user: the browser may keep it and ask whether it changed."""
+
+
+def _shell_tag(html: str, session_id: str, widgets: dict[str, Any],
+               headers: dict[str, str]) -> str:
+    """The page's validator: a hash of the page without what differs between its sessions
+    (the session and model ids), and of its policy. Equal tags mean a browser's copy differs
+    from this page only in those ids: the browser shows its copy (a 304), and the session
+    built for this load is held for it (`SessionManager.hold`)."""
+    shell = html.replace(session_id, "")
+    for widget in widgets.values():
+        shell = shell.replace(widget.model_id, "")
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(shell.encode())
+    digest.update(headers.get("Content-Security-Policy", "").encode())
+    return f'W/"{digest.hexdigest()}"'
+
+
+def _page_address(request: Request) -> str:
+    """The path and query of a page as its script reads them (`location`)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def _compressed_page(request: Request, html: str, headers: dict[str, str]) -> Response:

@@ -6,6 +6,8 @@ describes it in prose and `numerous/js/protocol.js` mirrors it in the browser.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import struct
 from collections.abc import Sequence
@@ -26,6 +28,16 @@ class Hello(TypedDict):
     resume: NotRequired[str]
     """The id of the session a page lost: with a session store, the new session is rebuilt
     from what the store kept for it (if the same owner opened it)."""
+    page: NotRequired[str]
+    """A random id of the page (one document: the same on every reconnect, new on a reload),
+    so that a page the browser took from its cache is told apart from the page that had the
+    session it names."""
+    url: NotRequired[str]
+    """The page's path and query: which of the sessions built for the owner's revalidated
+    page loads is this page's (see `SessionManager.claim`)."""
+    have: NotRequired[list[str]]
+    """Digests of widget states the page keeps from its last snapshot: an `open` whose state
+    has one of them names it (`ref`) instead of carrying the state."""
 
 
 class ClientUpdate(TypedDict):
@@ -57,12 +69,31 @@ class Open(TypedDict):
     state: dict[str, JSON]
     buffer_paths: list[Path]
     ack: int
+    d: NotRequired[str]
+    """The digest of the state with its model references numbered (`state_digest`): the page
+    may keep it and be sent a `ref` to it next time."""
+    ids: NotRequired[list[str]]
+    """The models the state refers to, in the order of their numbers."""
+
+
+class OpenKept(TypedDict):
+    """An `open` whose state the page keeps: the one with digest `ref`, its model references
+    numbered `IPY_MODEL_$k` for the k-th of `ids`."""
+
+    type: Literal["open"]
+    id: str
+    ref: str
+    ids: NotRequired[list[str]]
+    ack: int
 
 
 class Ready(TypedDict):
     type: Literal["ready"]
     widgets: dict[str, str]
     ack: int
+    session: NotRequired[str]
+    """The page's session when it is not the one its hello named (a page from the browser's
+    cache is given the session built for it): the page names this one from now on."""
 
 
 class Update(TypedDict):
@@ -141,8 +172,8 @@ class DevError(TypedDict):
     traceback: str
 
 
-ServerMessage = (Open | Ready | Update | Custom | Close | Synced | Error | SessionLost | Reload
-                 | DevError | Notice | Download)
+ServerMessage = (Open | OpenKept | Ready | Update | Custom | Close | Synced | Error | SessionLost
+                 | Reload | DevError | Notice | Download)
 ClientMessage = Hello | ClientUpdate | ClientCustom | Sync
 WidgetMessage = ClientUpdate | ClientCustom
 """What the browser sends to one of its widgets."""
@@ -254,7 +285,7 @@ def encode(message: dict[str, JSON], buffers: Sequence[bytes] = ()) -> str | byt
 def encode_server(message: ServerMessage, buffers: Sequence[Any] = ()) -> str | bytes:
     """The frame for a server message. Binary values inside an `open` or `update` state
     travel as buffers: they are taken out here and `buffer_paths` says where they were."""
-    if message["type"] == "open" or message["type"] == "update":
+    if (message["type"] == "open" and "state" in message) or message["type"] == "update":
         state, paths, buffers = split_buffers(message["state"])
         return encode({**message, "state": state, "buffer_paths": paths}, buffers)
     return encode(dict(message), buffers)
@@ -322,6 +353,42 @@ def parse_client_message(message: dict[str, JSON], buffers: list[memoryview]
     raise ProtocolError("bad_frame", f"unknown message type {kind[:40]!r}")
 
 
+# --- states a page keeps between loads -------------------------------------------------------
+
+MODEL_REF = "IPY_MODEL_"
+MAX_KEPT = 4096
+"""Digests a hello may name; more are ignored."""
+
+
+def state_digest(state: dict[str, JSON]) -> tuple[str, list[str]] | None:
+    """A digest of `state` that is the same for every session: model references
+    (`IPY_MODEL_<id>`) are numbered in the order they come (`IPY_MODEL_$0`, ...) before
+    hashing. Returns the digest and the referenced ids, or None for a state with binary values
+    (they travel as buffers and are not kept)."""
+    ids: list[str] = []
+    try:
+        text = dumps(_numbered(state, ids))
+    except (TypeError, ValueError):
+        return None
+    digest = hashlib.blake2b(text.encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode(), ids
+
+
+def _numbered(value: JSON, ids: list[str]) -> JSON:
+    if isinstance(value, str):
+        if not value.startswith(MODEL_REF):
+            return value
+        model_id = value[len(MODEL_REF):]
+        if model_id not in ids:
+            ids.append(model_id)
+        return f"{MODEL_REF}${ids.index(model_id)}"
+    if isinstance(value, dict):
+        return {key: _numbered(item, ids) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_numbered(item, ids) for item in value]
+    return value
+
+
 def parse_hello(message: dict[str, JSON]) -> Hello:
     if message.get("type") != "hello" or not isinstance(message.get("session"), str):
         raise ProtocolError("bad_frame", "the first message must be a hello with a session id")
@@ -334,6 +401,13 @@ def parse_hello(message: dict[str, JSON]) -> Hello:
     resume = message.get("resume")
     if isinstance(resume, str) and 0 < len(resume) <= 64:
         hello["resume"] = resume
+    page, url, have = message.get("page"), message.get("url"), message.get("have")
+    if isinstance(page, str) and 0 < len(page) <= 64:
+        hello["page"] = page
+    if isinstance(url, str) and len(url) <= 4096:
+        hello["url"] = url
+    if isinstance(have, list):
+        hello["have"] = [d for d in have[:MAX_KEPT] if isinstance(d, str) and len(d) <= 32]
     return hello
 
 

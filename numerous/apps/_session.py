@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 from typing import Any, TypeVar
 
@@ -21,7 +21,17 @@ from . import _comm
 from ._concurrency import notify
 from ._observe import HOOKS, Observer
 from ._outbox import Outbox
-from ._protocol import CloseCode, Error, ErrorCode, Open, Sync, Synced, WidgetMessage
+from ._protocol import (
+    CloseCode,
+    Error,
+    ErrorCode,
+    Open,
+    OpenKept,
+    Sync,
+    Synced,
+    WidgetMessage,
+    state_digest,
+)
 from ._widgets import opened_state, widget_by_id
 from ._worker import AppError, Builder, Worker
 
@@ -62,6 +72,8 @@ class Session:
         process-wide one."""
         """restore_state apps: the first connection may offer values back (see restore_values)."""
         self.joined = False
+        self.page: str | None = None
+        """The page (the `page` of its first hello) this session is bound to."""
         self.inbound = 0
         """Bytes of this page's frames posted to the worker and not yet handled."""
         self.on_end: Callable[[Session, str], None] | None = None
@@ -218,16 +230,18 @@ class Session:
 
     # --- snapshot and carried values (worker thread) ------------------------------------------
 
-    def snapshot(self) -> list[Open]:
-        """The full state of every widget, in creation order, acknowledged for this page."""
-        messages = []
+    def snapshot(self, kept: Collection[str] = ()) -> list[Open | OpenKept]:
+        """The full state of every widget, in creation order, acknowledged for this page.
+
+        A state whose digest is among `kept` (the page has it from its last load) is named,
+        not sent; every other state goes with its digest, for the page to keep."""
+        messages: list[Open | OpenKept] = []
         for comm_id in list(self.comms):
             widget = widget_by_id(comm_id)
             if widget is None:
                 continue
             state = opened_state(self.worker.asset_urls(widget.get_state()))
-            messages.append(Open(type="open", id=comm_id, state=state, buffer_paths=[],
-                                 ack=self.current_seq))
+            messages.append(_open(comm_id, state, self.current_seq, kept))
         self.outbox.reset(set(self.comms))
         return messages
 
@@ -243,6 +257,22 @@ class Session:
         """Put back values this page's browser offers, each checked as its updates are
         (worker thread, on behalf of this page)."""
         self.worker.offered_values(values)
+
+
+def _open(model_id: str, state: dict[str, Any], ack: int, kept: Collection[str]
+          ) -> Open | OpenKept:
+    digest = state_digest(state)
+    if digest is None:
+        return Open(type="open", id=model_id, state=state, buffer_paths=[], ack=ack)
+    name, ids = digest
+    message: Open | OpenKept
+    if name in kept:
+        message = OpenKept(type="open", id=model_id, ref=name, ack=ack)
+    else:
+        message = Open(type="open", id=model_id, state=state, buffer_paths=[], ack=ack, d=name)
+    if ids:
+        message["ids"] = ids
+    return message
 
 
 def _follow(built: asyncio.Future[T], loop: asyncio.AbstractEventLoop) -> asyncio.Future[T]:

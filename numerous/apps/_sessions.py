@@ -53,6 +53,10 @@ class TooManyNew(AtCapacity):
     """One address has opened as many new sessions as it may this minute."""
 
 
+MAX_HELD = 16
+"""Sessions held per owner for cached page loads; an older one is left to expire."""
+
+
 class SessionManager:
     def __init__(self, limits: SessionLimits, dev: bool = False,
                  writes: SharedWrites | None = None) -> None:
@@ -68,6 +72,9 @@ class SessionManager:
         """The asset names (widget code) this app's sessions registered: what it serves."""
         self.shared: Worker | None = None
         """The worker of the widgets every page shares, for create_app(share_widgets=True)."""
+        self._held: dict[str, list[tuple[str, Session]]] = {}
+        """Sessions built for page loads the browser answered from its cache (a 304), by
+        owner: (the page's path and query, session), oldest first."""
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -122,6 +129,34 @@ class SessionManager:
         if not hmac.compare_digest(session.owner.encode(), owner.encode()):
             return None
         return session
+
+    def hold(self, owner: str, url: str, session: Session) -> None:
+        """Keep `session` for the owner's page at `url` that shows a copy from the browser's
+        cache: that page's hello names the session of the copy, not this one (`claim`)."""
+        held = [(u, s) for u, s in self._held.get(owner, ()) if not s.closed]
+        held.append((url, session))
+        self._held[owner] = held[-MAX_HELD:]
+        session.on_close(lambda: self._unhold(owner, session))
+
+    def _unhold(self, owner: str, session: Session) -> None:
+        held = [(u, s) for u, s in self._held.get(owner, ()) if s is not session]
+        if held:
+            self._held[owner] = held
+        else:
+            self._held.pop(owner, None)
+
+    def claim(self, owner: str, url: str) -> Session | None:
+        """The oldest live session held for `owner`'s page at `url`, taken (or None)."""
+        held = self._held.get(owner)
+        if not held:
+            return None
+        found = next((s for u, s in held if u == url and not s.closed and not s.joined), None)
+        rest = [(u, s) for u, s in held if s is not found and not s.closed]
+        if rest:
+            self._held[owner] = rest
+        else:
+            del self._held[owner]
+        return found
 
     def attached(self, session: Session) -> None:
         """A connection joined the session: it no longer expires."""

@@ -73,7 +73,7 @@ async def _serve(conn: Connection, manager: SessionManager, owner: str,
     wake = session.outbox.listen(asyncio.get_running_loop())
     try:
         await _restore(session, hello, on_join)
-        await _send_snapshot(conn, session)
+        await _send_snapshot(conn, session, hello)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_send_loop, conn, session, wake, tasks.cancel_scope)
             await _receive_loop(conn, session, manager.limits)
@@ -102,11 +102,31 @@ async def _join(conn: Connection, manager: SessionManager, owner: str
         return None
     except Disconnected:
         return None
-    session = manager.get(hello["session"], owner)
+    session = _page_session(manager, owner, hello)
     if session is None:
         await _lost(conn, "This session has ended.", CloseCode.SESSION_UNKNOWN)
         return None
     return session, hello
+
+
+def _page_session(manager: SessionManager, owner: str, hello: Hello) -> Session | None:
+    """The session of the page that said `hello`.
+
+    A page the browser showed from its cache (a reload answered with 304) names the session
+    of the copy it cached, which another page had; the session built for that reload is the
+    one held for the owner's page at its address. A page joins a session that has no page
+    yet, or its own again on a reconnect."""
+    session = manager.get(hello["session"], owner)
+    page = hello.get("page")
+    if page is None or (session is not None and session.page in (None, page)):
+        if session is not None and page is not None:
+            session.page = page
+        return session
+    held = manager.claim(owner, hello.get("url", ""))
+    if held is None:
+        return session  # a copy nobody reloaded (a second tab's): it takes the session over
+    held.page = page
+    return held
 
 
 async def _restore(session: Session, hello: Hello, on_join: Joined | None) -> None:
@@ -129,11 +149,15 @@ async def _lost(conn: Connection, reason: str, code: int) -> None:
     await conn.close(code, reason[:120])
 
 
-async def _send_snapshot(conn: Connection, session: Session) -> None:
-    for message in await session.call(session.snapshot):
+async def _send_snapshot(conn: Connection, session: Session, hello: Hello) -> None:
+    kept = frozenset(hello.get("have", ()))
+    for message in await session.call(lambda: session.snapshot(kept)):
         await conn.send(encode_message(message))
     widgets = {key: widget.model_id for key, widget in session.widgets.items()}
-    await conn.send(encode_server(Ready(type="ready", widgets=widgets, ack=session.current_seq)))
+    ready = Ready(type="ready", widgets=widgets, ack=session.current_seq)
+    if session.id != hello["session"]:
+        ready["session"] = session.id
+    await conn.send(encode_server(ready))
 
 
 async def _send_loop(conn: Connection, session: Session, wake: Wake,

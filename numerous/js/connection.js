@@ -27,6 +27,16 @@ export function socketUrl(path, location) {
 }
 
 /**
+ * A random page id (crypto's where there is one).
+ * @param {() => number} random
+ * @returns {string}
+ */
+export function pageId(random = Math.random) {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  return Array.from({ length: 4 }, () => Math.floor(random() * 2 ** 32).toString(36)).join("");
+}
+
+/**
  * The delay before reconnect attempt `attempt` (0, 1, ...): 0.25 s doubling up to 5 s, minus up
  * to 30 % jitter so that many pages dropped at once do not all come back at the same moment.
  * @param {number} attempt
@@ -50,6 +60,7 @@ export class Connection {
    * @param {() => number} [options.random]
    * @param {{protocol: string, host: string}} [options.location]
    * @param {() => object} [options.helloExtra] more fields for each hello (e.g. `restore`)
+   * @param {string} [options.pageId] this page's id in its hellos (random by default)
    * @param {() => Promise<void> | void} [options.beforeConnect] awaited (when it returns a
    *   promise) before each reconnect: auth renews an expiring token there
    * @param {() => Promise<boolean>} [options.onUnauthorized] a 4401 close: true to reconnect
@@ -65,6 +76,9 @@ export class Connection {
     this._random = options.random ?? Math.random;
     this._location = options.location ?? globalThis.location;
     this._helloExtra = options.helloExtra ?? (() => ({}));
+    /** This document's id, the same in every hello: a page from the browser's cache names a
+     * session another page had, and the server tells the two apart by it. */
+    this.pageId = options.pageId ?? pageId(this._random);
     this._beforeConnect = options.beforeConnect ?? null;
     this._onUnauthorized = options.onUnauthorized ?? null;
     this._renewed = false; // one renewal per 4401: a second 4401 in a row is final
@@ -130,8 +144,10 @@ export class Connection {
   _opened(socket) {
     if (this.socket !== socket || this.status !== "connecting") return;
     this._clearTimer();
+    const { pathname = "", search = "" } = this._location ?? {};
     socket.send(encodeMessage({ ...this._helloExtra(), type: MSG.HELLO,
-      protocol: PROTOCOL_VERSION, session: this.config.session }));
+      protocol: PROTOCOL_VERSION, session: this.config.session, page: this.pageId,
+      url: pathname + search }));
     this._setStatus("syncing");
   }
 
@@ -145,6 +161,9 @@ export class Connection {
       return;
     }
     if (frame.msg.type === MSG.READY) {
+      // The server gave this page another session (its hello named a cached page's): name
+      // that one from now on.
+      if (typeof frame.msg.session === "string") this.config.session = frame.msg.session;
       this.attempt = 0;
       this._renewed = false;
       this._disconnectedAt = null;

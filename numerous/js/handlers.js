@@ -12,6 +12,8 @@ import { hideDevOverlay, hideSplash, showDevOverlay, showErrorModal, showNotice 
  * @property {import("./sync.js").ModelSync} sync
  * @property {import("./mount.js").WidgetMounts} mounts
  * @property {ReturnType<typeof import("./recovery.js").createRecovery>} recovery
+ * @property {ReturnType<typeof import("./kept.js").createKeptStates>} [kept] states kept
+ *   between loads (none: every `open` carries its state)
  * @property {() => void} reload
  * @property {Document} doc
  */
@@ -96,10 +98,18 @@ export function readyHandler({ app, resolveReady, sync, mounts, recovery, doc })
  * @returns {Record<string, (msg: any, buffers: DataView[]) => unknown>}
  */
 export function messageHandlers(parts) {
-  const { app, sync, recovery, reload, doc } = parts;
+  const { app, sync, recovery, reload, doc, kept } = parts;
+  const ready = readyHandler(parts);
   return {
-    [MSG.OPEN]: (msg, buffers) => sync.open(msg, buffers),
-    [MSG.READY]: readyHandler(parts),
+    [MSG.OPEN]: (msg, buffers) => {
+      const full = kept ? kept.open(msg) : msg;
+      if (full) sync.open(full, buffers);
+      else console.error(`[numerous] no kept state ${msg.ref} for widget ${msg.id}`);
+    },
+    [MSG.READY]: (msg) => {
+      kept?.save();
+      return ready(msg);
+    },
     [MSG.UPDATE]: (msg, buffers) => sync.update(msg, buffers),
     [MSG.CUSTOM]: (msg, buffers) => sync.custom(msg, buffers),
     [MSG.CLOSE]: (msg) => sync.close(msg.id),

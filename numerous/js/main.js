@@ -5,6 +5,7 @@
 import { Connection } from "./connection.js";
 import { dispatch, messageHandlers, statusHandler } from "./handlers.js";
 import { WidgetHost, isClassic } from "./host.js";
+import { createKeptStates } from "./kept.js";
 import { WidgetManager } from "./model.js";
 import { WidgetMounts, preloadWidgetAssets } from "./mount.js";
 import { PROTOCOL_VERSION } from "./protocol.js";
@@ -80,6 +81,8 @@ function createApp(config, options, doc) {
  * @param {number} [options.modelTimeout] ms widget_manager.get_model waits
  * @param {Storage} [options.storage] where restore_state keeps values (sessionStorage)
  * @param {(url: string) => void} [options.navigate] how to go to the sign-in page
+ * @param {() => boolean} [options.fromCache] whether the browser showed this page from its
+ *   cache without asking the server (a history navigation)
  */
 export function start(config, options = {}) {
   const doc = options.document ?? document;
@@ -94,12 +97,14 @@ export function start(config, options = {}) {
   preloadWidgetAssets(app.host, config);
   const sync = new ModelSync(app.manager, app.host);
   const recovery = createRecovery(config, { reload, doc, storage: options.storage,
-    timers: options.timers, now: options.now });
-  const handlers = messageHandlers({ app, resolveReady, sync, recovery, reload, doc,
+    timers: options.timers, now: options.now, fromCache: options.fromCache ?? pageFromCache });
+  const kept = createKeptStates(config, options.storage);
+  const handlers = messageHandlers({ app, resolveReady, sync, recovery, reload, doc, kept,
     mounts: new WidgetMounts(doc, app.manager, app.host) });
   app.connection = new Connection(config, {
     onMessage: (msg, buffers) => dispatch(handlers, msg, buffers),
-    onStatus: statusHandler(sync, recovery), helloExtra: recovery.helloExtra,
+    onStatus: statusHandler(sync, recovery),
+    helloExtra: () => ({ ...recovery.helloExtra(), have: kept.have() }),
     ...signInHooks(config.base, options.navigate), WebSocket: options.WebSocket,
     timers: options.timers, now: options.now, random: options.random, location: options.location,
   });
@@ -115,6 +120,12 @@ export function start(config, options = {}) {
   }
   app.connection.start();
   return app;
+}
+
+/** Whether this document came from the browser's cache without a request (no bytes moved). */
+function pageFromCache() {
+  const entry = globalThis.performance?.getEntriesByType?.("navigation")?.[0];
+  return entry?.transferSize === 0 && entry?.type === "back_forward";
 }
 
 /** Start on a page that has the config (not when a test imports this module), once. */

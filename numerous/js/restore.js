@@ -73,8 +73,10 @@ export function createRestorer(config, options = {}) {
     lostSession() {
       if (named || !config.resume) return undefined;
       named = true;
+      // A page the browser showed from its cache names the lost session as its own: it is
+      // still the one to rebuild from (the server ignores a page naming its new session).
       const id = read(resumeKey);
-      return typeof id === "string" && id !== config.session ? id : undefined;
+      return typeof id === "string" ? id : undefined;
     },
     /** Keep the widgets' values current in storage from now on. */
     track(widgets, manager) {

@@ -9,7 +9,7 @@ function setup(overrides = {}) {
   const received = [];
   const statuses = [];
   const conn = new Connection({ ...config, ...overrides.config }, {
-    WebSocket: WS, location: pageLocation, random: () => 0,
+    WebSocket: WS, location: pageLocation, random: () => 0, pageId: "P1",
     onMessage: (msg, buffers) => received.push({ msg, buffers }),
     onStatus: (status, detail) => statuses.push([status, detail?.code]),
     ...overrides.options,
@@ -48,7 +48,8 @@ describe("Connection", () => {
     expect(socket().binaryType).toBe("arraybuffer");
     expect(socket().url).not.toContain("S3CRET");
     socket().open();
-    expect(socket().messages).toEqual([{ type: "hello", protocol: 1, session: "S3CRET" }]);
+    expect(socket().messages).toEqual([
+      { type: "hello", protocol: 1, session: "S3CRET", page: "P1", url: "/app/?q=1" }]);
     expect(statuses.map((s) => s[0])).toEqual(["connecting", "syncing"]);
   });
 
@@ -162,6 +163,25 @@ describe("Connection", () => {
     expect(WS.instances).toHaveLength(1);
   });
 
+  it("names the same page in every hello, and the session a ready gives it from then on", () => {
+    const { WS, socket, conn } = setup();
+    socket().open();
+    socket().receive({ type: "ready", widgets: {}, ack: 0, session: "NEW" });
+    expect(conn.config.session).toBe("NEW");
+    socket().serverClose(1006);
+    vi.advanceTimersByTime(250);
+    expect(WS.instances).toHaveLength(2);
+    socket().open();
+    expect(socket().messages[0]).toMatchObject({ session: "NEW", page: "P1" });
+  });
+
+  it("makes a random page id by itself", () => {
+    const a = new Connection(config, { WebSocket: mockWebSocketClass(), location: pageLocation });
+    const b = new Connection(config, { WebSocket: mockWebSocketClass(), location: pageLocation });
+    expect(a.pageId).toMatch(/^[\w-]{8,}$/);
+    expect(a.pageId).not.toBe(b.pageId);
+  });
+
   it("reconnects on 4408 (too slow) and sends hello again", () => {
     const { WS, socket, ready } = setup();
     ready();
@@ -169,7 +189,8 @@ describe("Connection", () => {
     vi.advanceTimersByTime(250);
     expect(WS.instances).toHaveLength(2);
     socket().open();
-    expect(socket().messages).toEqual([{ type: "hello", protocol: 1, session: "S3CRET" }]);
+    expect(socket().messages).toEqual([
+      { type: "hello", protocol: 1, session: "S3CRET", page: "P1", url: "/app/?q=1" }]);
   });
 
   it("closes a connect attempt that hangs and tries again", () => {

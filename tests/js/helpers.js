@@ -49,7 +49,8 @@ export function mockWebSocketClass() {
   return MockWebSocket;
 }
 
-export const pageLocation = { protocol: "http:", host: "example.test:8000" };
+export const pageLocation = { protocol: "http:", host: "example.test:8000", pathname: "/app/",
+  search: "?q=1" };
 
 /** Let pending promise callbacks run. */
 export async function flush(times = 10) {

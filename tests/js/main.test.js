@@ -51,11 +51,11 @@ let reload;
 const config = { protocol: 1, session: "sess", base: "", ws: "/numerous/ws",
   widgets: { counter: "c1", other: "c2" }, dev: false, grace: 60 };
 
-function boot(overrides = {}) {
+function boot(overrides = {}, options = {}) {
   document.body.innerHTML = pageBody(["counter", "other"]);
   return start({ ...config, ...overrides }, {
     WebSocket: WS, timers, now: () => timers.time, random: () => 0, location: pageLocation,
-    importModule: async (url) => ({ "/assets/counter.js": counter }[url]), reload,
+    importModule: async (url) => ({ "/assets/counter.js": counter }[url]), reload, ...options,
   });
 }
 
@@ -80,6 +80,7 @@ beforeEach(() => {
   WS = mockWebSocketClass();
   timers = manualTimers();
   reload = vi.fn();
+  sessionStorage.clear();
   delete document.documentElement.dataset.numerousReady;
 });
 
@@ -94,7 +95,8 @@ describe("start", () => {
     expect(window.numerous).toBe(app);
     expect(document.getElementById("numerous-splash").hidden).toBe(false);
     await snapshot({ c1: state("Count", 0), c2: state("Other", 5) });
-    expect(socket().messages[0]).toEqual({ type: "hello", protocol: 1, session: "sess" });
+    expect(socket().messages[0]).toMatchObject({ type: "hello", protocol: 1, session: "sess",
+      url: "/app/?q=1", have: [] });
     expect(button("counter").textContent).toBe("Count: 0");
     expect(button("other").textContent).toBe("Other: 5");
     expect(log).toEqual(["init Count", "init Other", "render Count", "render Other"]);
@@ -283,6 +285,53 @@ describe("reconnect", () => {
     expect(timers.fireNext()).toBe(false);
     expect(document.getElementById("numerous-session-lost").hidden).toBe(true);
     expect(console.info).toHaveBeenCalledWith(expect.stringContaining("newer connection"));
+  });
+});
+
+describe("a reload", () => {
+  it("is sent the names of the states it kept, and rebuilds them with the new model ids", async () => {
+    const first = boot();
+    socket().open();
+    const layout = { _model_name: "LayoutModel", width: "3em" };
+    socket().receive({ type: "open", id: "L1", state: layout, buffer_paths: [], d: "dL" });
+    socket().receive({ type: "open", id: "c1", buffer_paths: [], d: "dC", ids: ["L1"],
+      state: { ...state("Count", 0), layout: "IPY_MODEL_L1" } });
+    socket().receive({ type: "ready", widgets: { counter: "c1" }, ack: 0 });
+    await flush();
+    await first.teardown();
+
+    const second = boot({ session: "cached" }); // the browser's copy: the old session's id
+    socket().open();
+    expect(socket().messages[0]).toMatchObject({ session: "cached" });
+    expect(socket().messages[0].have.sort()).toEqual(["dC", "dL"]);
+    socket().receive({ type: "open", id: "L2", ref: "dL", ack: 0 });
+    socket().receive({ type: "open", id: "c2", ref: "dC", ids: ["L2"], ack: 0 });
+    socket().receive({ type: "ready", widgets: { counter: "c2" }, ack: 0, session: "fresh" });
+    await flush();
+    expect(second.config.session).toBe("fresh");
+    expect(second.models.get("L2").get("width")).toBe("3em");
+    expect(second.models.get("c2").get("layout")).toBe("IPY_MODEL_L2");
+    expect(button("counter").textContent).toBe("Count: 0");
+    await second.teardown();
+
+    boot(); // only what the last snapshot used is kept
+    socket().open();
+    expect(socket().messages[0].have.sort()).toEqual(["dC", "dL"]);
+  });
+
+  it("of a page the browser showed from its cache reloads once when its session is gone", async () => {
+    boot({}, { fromCache: () => true });
+    socket().open();
+    socket().receive({ type: "session_lost", reason: "This session has ended." });
+    socket().serverClose(4404);
+    expect(reload).toHaveBeenCalledTimes(1);
+    expect(document.getElementById("numerous-session-lost").hidden).toBe(true);
+
+    boot({}, { fromCache: () => true }); // and again at once: the banner, not a loop
+    socket().open();
+    socket().serverClose(4404);
+    expect(reload).toHaveBeenCalledTimes(1);
+    expect(document.getElementById("numerous-session-lost").hidden).toBe(false);
   });
 });
 

@@ -85,5 +85,7 @@ describe("with a session store (resume)", () => {
     expect(after.helloExtra()).toEqual({}); // a reconnect's hello
     after.track({ w: "m1" }, manager);
     expect(page("newer-id").helloExtra()).toEqual({ resume: "new-id" });
+    // The browser's cached copy of the lost page names the lost session as its own.
+    expect(page("new-id").helloExtra()).toEqual({ resume: "new-id" });
   });
 });

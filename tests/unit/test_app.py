@@ -52,13 +52,15 @@ def client_js(tmp_path_factory: pytest.TempPathFactory,
 # --- the page -------------------------------------------------------------------------------
 
 
-def test_the_page_is_served_uncached_with_an_httponly_samesite_cookie(
+def test_the_page_is_revalidated_on_every_use_with_an_httponly_samesite_cookie(
         tmp_path: Path, served: Any) -> None:
     client = served(make_app(tmp_path))
     response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert response.headers["cache-control"] == "no-store"
+    # Kept only by this browser, and shown only after asking (test_reload.py)
+    assert response.headers["cache-control"] == "private, no-cache"
+    assert response.headers["etag"].startswith('W/"')
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{CLIENT_COOKIE}=")
     assert "httponly" in cookie.lower()
