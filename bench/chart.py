@@ -132,7 +132,11 @@ CHART_SCRIPT = """
   function schedule() { if (!c.pending) { c.pending = true; setTimeout(check, 0); } }
   function everyFrame() { if (c.t0 !== null) { check(); requestAnimationFrame(everyFrame); } }
   c.arm = () => { c.before = fingerprint().print; c.t0 = null; c.armed = true; return c.before; };
-  c.disarm = () => { c.armed = false; c.t0 = null; };
+  // Stop waiting for an update; a sample it left after the wait gave up is dropped.
+  c.disarm = (n) => {
+    c.armed = false; c.t0 = null;
+    for (const list of [c.samples, c.prints, c.sendAt, c.answerAt]) list.length = n;
+  };
   const start = (e) => {
     if (!c.armed) return;
     c.armed = false; c.t0 = e.timeStamp; c.starts.push(c.t0);
@@ -199,12 +203,12 @@ def chart_latency(browser: Browser, url: str, keys: list[str], updates: int,
             wave = WAVES[(i + 1) % len(WAVES)]
             try:
                 choose(page, spec, wave)
-                page.wait_for_function(f"window.__chart.samples.length >= {len(picked) + 1}",
+                page.wait_for_function(f"window.__chart.samples.length > {len(picked)}",
                                        timeout=10_000)
                 picked.append(wave)
             except Exception as exc:  # noqa: BLE001 - a lost update is counted
                 errors.append(f"{wave}: {str(exc).splitlines()[0][:200]}")
-                page.evaluate("window.__chart.disarm()")
+                page.evaluate(f"window.__chart.disarm({len(picked)})")
                 page.keyboard.press("Escape")  # a menu left open
         wait_quiet(page)
         chart = page.evaluate("({samples: window.__chart.samples, prints: window.__chart.prints,"
