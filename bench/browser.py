@@ -232,8 +232,9 @@ def new_context(browser: Browser) -> Any:
     return browser.new_context(bypass_csp=True)
 
 
-def _open_page(browser: Browser, keys: list[str], spec: PageSpec = OURS_PAGE,
-               dashboard: bool = False) -> tuple[Any, Page, Traffic]:
+def open_page(browser: Browser, keys: list[str], spec: PageSpec = OURS_PAGE,
+              dashboard: bool = False) -> tuple[Any, Page, Traffic]:
+    """A page in a fresh context with the init script for `spec`, and its traffic."""
     context = new_context(browser)
     page = context.new_page()
     page.add_init_script(init_script(keys, spec, dashboard))
@@ -241,7 +242,8 @@ def _open_page(browser: Browser, keys: list[str], spec: PageSpec = OURS_PAGE,
     return context, page, traffic
 
 
-def _wait_ready(page: Page, timeout_ms: float = 90_000) -> float:
+def wait_ready(page: Page, timeout_ms: float = 90_000) -> float:
+    """Until the page is interactive; its time to interactive (ms since navigation start)."""
     page.wait_for_function("window.__bench && window.__bench.ready !== null", timeout=timeout_ms)
     return float(page.evaluate("window.__bench.ready"))
 
@@ -254,14 +256,14 @@ def page_loads(browser: Browser, url: str, keys: list[str], runs: int,
     """`runs` cold loads (each in a fresh context), each followed by a warm reload."""
     samples: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
     for _ in range(runs):
-        context, page, traffic = _open_page(browser, keys, spec, dashboard)
+        context, page, traffic = open_page(browser, keys, spec, dashboard)
         try:
             page.goto(url, wait_until="commit")
             for kind in ("cold", "warm"):
                 if kind == "warm":
                     traffic.reset()
                     page.reload(wait_until="commit")
-                tti = _wait_ready(page)
+                tti = wait_ready(page)
                 page.wait_for_timeout(settle_ms)  # late requests count too
                 samples[kind].append({"tti_ms": tti, **traffic.snapshot()})
         finally:
@@ -283,11 +285,11 @@ def click_latency(browser: Browser, url: str, keys: list[str], clicks: int,
                   spec: PageSpec = OURS_PAGE) -> dict[str, Any]:
     """Click the button `clicks` times (0.05–0.15 s apart); each time from the pointerdown
     event's timestamp to the MutationObserver seeing the counter's value change."""
-    context, page, _ = _open_page(browser, keys, spec)
+    context, page, _ = open_page(browser, keys, spec)
     errors = 0
     try:
         page.goto(url)
-        _wait_ready(page)
+        wait_ready(page)
         page.evaluate(click_script(spec))
         for i in range(clicks):
             page.wait_for_timeout(random.uniform(50, 150))
@@ -316,10 +318,10 @@ def burst_in_browser(browser: Browser, url: str, keys: list[str], times: int, ru
     page received in between (the frames the server actually sent)."""
     durations, frames, unfinished = [], [], 0
     for _ in range(runs):
-        context, page, _ = _open_page(browser, keys)
+        context, page, _ = open_page(browser, keys)
         try:
             page.goto(url)
-            _wait_ready(page)
+            wait_ready(page)
             page.evaluate(click_script(OURS_PAGE))
             page.evaluate(f"window.__clk.until = '{times}'")
             page.click("#button button")
@@ -344,9 +346,9 @@ def idle_sessions(browser: Browser, url: str, keys: list[str], counts: list[int]
     so its own session in every framework), then after they all close. Same shape as
     `loadgen.idle_memory`, for frameworks whose wire protocol the load generator cannot speak."""
     def open_one() -> Any:
-        context, page, _ = _open_page(browser, keys, spec)
+        context, page, _ = open_page(browser, keys, spec)
         page.goto(url, wait_until="commit")
-        _wait_ready(page)
+        wait_ready(page)
         return context
 
     for context in [open_one() for _ in range(3)]:  # imports, caches, first sessions

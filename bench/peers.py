@@ -3,7 +3,8 @@
 A `Peer` says which interpreter and pinned packages make its venv (bench/.venv-<name>/, made
 on first use), how its server starts for each bench app (bench/apps/peers/<name>/), and how the
 browser bench finds things in its page: every peer renders its own DOM, so "interactive", the
-counter's button and the counter's displayed value are defined per framework (`PageSpec`).
+counter's button and displayed value, and the dashboard's wave dropdown and chart are defined
+per framework (`PageSpec`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ class PageSpec:
     - `ready`: true once the page is interactive (a WebSocket must be open too);
     - `button`: Playwright selector of the counter's button (Playwright pierces shadow DOM);
     - `value`: the counter's displayed value, a string (or null before it exists);
-    - `poll`: also check every few ms, for pages a MutationObserver on `document` cannot see.
+    - `poll`: also check every few ms, for pages a MutationObserver on `document` cannot see;
+    - `dashboard_ready`: true once the dashboard's chart and table are there;
+    - `chart`: `q` selector of the dashboard chart's container, whose canvases, images and SVG
+      paths (in shadow roots too) the chart figure fingerprints;
+    - `wave`: Playwright selector of the dashboard's wave dropdown: a native `<select>`, or
+      what opens its menu;
+    - `wave_option`: Playwright selector of one wave in the open menu (`{wave}` is its label);
+      empty when `wave` is a native `<select>`.
     """
 
     ready: str
@@ -37,6 +45,9 @@ class PageSpec:
     value: str
     dashboard_ready: str = "false"
     poll: bool = False
+    chart: str = "body"
+    wave: str = ""
+    wave_option: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,13 +108,16 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
          page=PageSpec(ready=f"{_has_text('.st-key-counter p')} && !!q('.st-key-button button')",
                   button=".st-key-button button", value=_text_of(".st-key-counter p"),
                   dashboard_ready="!!q('.st-key-chart canvas, .st-key-chart svg') && "
-                                  "!!q('.st-key-table canvas')")),
+                                  "!!q('.st-key-table canvas')",
+                  chart=".st-key-chart", wave=".st-key-wave button[aria-haspopup='listbox']",
+                  wave_option="[role='option']:has-text('{wave}')")),
     Peer("shiny", "Shiny 1.8", "3.11", ("shiny==1.8.0", "pandas", "matplotlib"),
          ("shiny", "run", "{app}.py", "--host", "127.0.0.1", "--port", "{port}"),
          dev=(("--reload",), {}),
          page=PageSpec(ready=f"{_has_text('#counter')} && !!q('#button')",
                   button="#button", value=_text_of("#counter"),
-                  dashboard_ready="!!q('#chart img') && !!q('#table table tbody tr')")),
+                  dashboard_ready="!!q('#chart img') && !!q('#table table tbody tr')",
+                  chart="#chart", wave="select#wave")),
     Peer("solara", "Solara 1.58", "3.11",
          ("solara==1.58.2", "solara-assets==1.58.2", "pandas", "plotly", "anywidget"),
          ("solara", "run", "{app}.py", "--production", "--host", "127.0.0.1",
@@ -114,7 +128,9 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
                   # Offline, solara.DataFrame stays an unresolved <v-data-table> element (no
                   # rows): the table counts as there once that element is.
                   dashboard_ready="!!q('.bench-chart .main-svg') && "
-                                  "!!q('.bench-table .solara-data-table')")),
+                                  "!!q('.bench-table .solara-data-table')",
+                  chart=".bench-chart", wave=".bench-wave .v-field",
+                  wave_option=".v-overlay--active .v-list-item:has-text('{wave}')")),
     Peer("panel", "Panel 1.10", "3.12", ("panel==1.10.0", "pandas"),
          ("panel", "serve", "{app}.py", "--address", "127.0.0.1", "--port", "{port}",
           "--allow-websocket-origin", "127.0.0.1:{port}"),
@@ -127,14 +143,18 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
                         "qin('.bench-counter', 'p').textContent.trim() : null)",
                   # the Bokeh pane's classes stay on a wrapper: the page's only canvas
                   dashboard_ready="!!q('canvas.bk-layer') && "
-                                  "!!qin('.bench-table', '.tabulator-row')", poll=True),
+                                  "!!qin('.bench-table', '.tabulator-row')", poll=True,
+                  # the chart's canvases are the page's only ones: fingerprint the page
+                  chart="body", wave=".bench-wave select"),
          path="/{app}"),
     Peer("nicegui", "NiceGUI 3.18", "3.11", ("nicegui==3.18.0",),
          ("python", "{app}.py"),
          page=PageSpec(ready=f"{_has_text('.bench-counter')} && !!q('.bench-button')",
                   button=".bench-button", value=_text_of(".bench-counter"),
                   dashboard_ready="!!q('.bench-chart canvas') && "
-                                  "!!q('.bench-table tbody tr')"),
+                                  "!!q('.bench-table tbody tr')",
+                  chart=".bench-chart", wave=".bench-wave",
+                  wave_option=".q-menu .q-item:has-text('{wave}')"),
          env={"BENCH_PORT": "{port}"}, dev=((), {"BENCH_RELOAD": "1"})),
 ]}
 
@@ -147,7 +167,9 @@ OURS_PAGE = PageSpec(
     value="(document.querySelector('#counter input') ? "
           "document.querySelector('#counter input').getAttribute('value') : null)",
     dashboard_ready="__keys.every((k) => { const el = document.getElementById(k); "
-                    "return el && el.firstElementChild; })")
+                    "return el && el.firstElementChild; })",
+    chart="#chart", wave="#wave .custom-select",
+    wave_option="#wave .option:has-text('{wave}')")
 
 
 def ensure_venv(peer: Peer, log: Path | None = None) -> Path:

@@ -74,6 +74,8 @@ ROWS: list[tuple[str, str, Getter, str, float | None]] = [
     ("7 frames sent (raw client)", "burst_raw", _get("frames"), "", None),
     ("8 hot reload, template, p50", "hot_reload", _get("template_ms", "p50"), "ms", None),
     ("8 hot reload, app.py, p50", "hot_reload", _get("app_py_ms", "p50"), "ms", None),
+    ("9 chart update → DOM, p50", "chart_browser", _get("ms", "p50"), "ms", None),
+    ("9 chart update → DOM, p99", "chart_browser", _get("ms", "p99"), "ms", None),
 ]
 
 
@@ -150,6 +152,8 @@ PEER_ROWS: list[tuple[str, str, Getter, str]] = [
     ("bytes warm, dashboard", "load_dashboard", _get("warm", "bytes", "p50"), "B"),
     ("hot reload, app.py edit → page shows it, p50", "hot_reload", _get("app_py_ms", "p50"),
      "ms"),
+    ("chart update → DOM, p50", "chart_browser", _get("ms", "p50"), "ms"),
+    ("chart update → DOM, p99", "chart_browser", _get("ms", "p99"), "ms"),
     ("WS round trip (protocol client), p50", "round_trip", _get("ms", "p50"), "ms"),
     ("WS round trip (protocol client), p99", "round_trip", _get("ms", "p99"), "ms"),
     ("KiB per idle session (protocol clients)", "memory", _last_step("kib_per_session"), "KiB"),
@@ -162,6 +166,7 @@ PEER_SHARES: list[tuple[str, str, Getter]] = [
     ("threads back to baseline after close, s", "idle_pages",
      _get("after_close", "threads_back_after_s")),
     ("many sessions × 1 click/s, errors", "sustained", _get("errors")),
+    ("chart updates lost", "chart_browser", _get("errors")),
 ]
 
 
@@ -187,6 +192,26 @@ def peers_table(results: dict[str, Any]) -> str:
         figure = figures.get(key, {})
         cells = [_fmt(_value(figure.get(name), getter), "") for name in ["ours", *names]]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def chart_target(results: dict[str, Any]) -> str:
+    """The chart figure's target, ours at least as fast as the fastest peer, p50 and p99;
+    "" when the run has no peer's chart figure."""
+    figure = results["figures"].get("chart_browser", {})
+    peers = [name for name in figure if name not in ("ours", "reference")]
+    lines = []
+    for which in ("p50", "p99"):
+        getter = _get("ms", which)
+        timed = [(value, name) for name in peers
+                 if (value := _value(figure.get(name), getter)) is not None]
+        ours = _value(figure.get("ours"), getter)
+        if not timed or ours is None:
+            continue
+        fastest, name = min(timed)
+        met = "met" if ours <= fastest else "not met"
+        lines.append(f"- chart update → DOM, {which}: ours {_fmt(ours, 'ms')}, fastest peer "
+                     f"{name} {_fmt(fastest, 'ms')}: target (ours ≤ fastest peer) {met}")
     return "\n".join(lines)
 
 
@@ -216,6 +241,9 @@ def markdown(results: dict[str, Any]) -> str:
     intro = ("Each framework beside ours (its figure, and in brackets its figure / ours: "
              "above 1 means ours leads):")
     peers = ["", intro, "", peers_table(results)] if others else []
+    target = chart_target(results)
+    if peers and target:
+        peers += ["", target]
     return "\n".join([
         f"# Bench results ({meta['mode']}, {meta['started']}, commit {meta.get('commit', '?')})",
         "",
@@ -266,7 +294,8 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
 
 PEER_PLOTS = [("TTI cold, counter, p50", "ms"), ("TTI warm, counter, p50", "ms"),
               ("click → DOM, p50", "ms"), ("KiB per idle page (server RSS)", "KiB"),
-              ("TTI cold, dashboard, p50", "ms"), ("bytes cold, counter", "MB")]
+              ("TTI cold, dashboard, p50", "ms"), ("bytes cold, counter", "MB"),
+              ("chart update → DOM, p50", "ms"), ("chart update → DOM, p99", "ms")]
 
 
 def plot_peers(results: dict[str, Any], out: Path) -> list[Path]:
@@ -285,7 +314,7 @@ def plot_peers(results: dict[str, Any], out: Path) -> list[Path]:
     except ImportError:
         return []
     rows = {label: (key, getter) for label, key, getter, _ in PEER_ROWS}
-    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    fig, axes = plt.subplots(2, 4, figsize=(17, 6.5))
     for ax, (label, unit) in zip(axes.flat, PEER_PLOTS, strict=True):
         key, getter = rows[label]
         values = [_value(figures.get(key, {}).get(name), getter) for name in names]

@@ -4,6 +4,7 @@
     python bench/run.py --quick    # every figure at tiny sizes, ours only (under 2 minutes)
     python bench/run.py --only round_trip,memory --no-ref
     python bench/run.py --frameworks ours,streamlit,shiny,solara,panel,nicegui --only load,click,idle
+    python bench/run.py --frameworks ours,streamlit,shiny,solara,panel,nicegui --only chart
 
 Results go to bench/results/<timestamp>/ (results.json, summary.md, plots, server logs) and
 bench/results/latest/ (a copy). `--publish` also copies the plots to bench/plots/ for the docs.
@@ -30,11 +31,11 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import browser, clients, hotreload, loadgen, report, servers  # noqa: E402
+from bench import browser, chart, clients, hotreload, loadgen, report, servers  # noqa: E402
 
-FIGURES = ["load", "click", "idle", "burst", "hot_reload", "round_trip", "memory", "sustained",
-           "ramp"]
-BROWSER_FIGURES = {"load", "click", "idle", "burst", "hot_reload"}
+FIGURES = ["load", "click", "idle", "burst", "hot_reload", "chart", "round_trip", "memory",
+           "sustained", "ramp"]
+BROWSER_FIGURES = {"load", "click", "idle", "burst", "hot_reload", "chart"}
 ALIASES = {"concurrency": {"sustained", "ramp"}}
 
 
@@ -54,6 +55,7 @@ class Sizes:
     burst_runs: int = 5
     hot_runs: int = 5
     idle_pages: tuple[int, ...] = (10, 30)
+    chart_updates: int = 20
 
 
 # A grace of 3 s: on a loaded machine a heavy page can open its WebSocket more than 1 s after
@@ -61,7 +63,7 @@ class Sizes:
 QUICK = Sizes(load_runs=1, browser_clicks=5, rtt_clicks=20, memory_counts=(5, 10), grace=3.0,
               settle=1.0, sustained_sessions=10, sustained_seconds=3.0, ramp_steps=(5, 10),
               ramp_seconds=2.0, burst_sets=10_000, burst_runs=1, hot_runs=1,
-              idle_pages=(2, 4))
+              idle_pages=(2, 4), chart_updates=3)
 
 
 def template_keys(app: str, framework: servers.Framework | None = None) -> list[str]:
@@ -147,6 +149,9 @@ class Suite:
             for fw in self.frameworks if "hot_reload" in only else []:
                 self.record("hot_reload", fw, lambda fw=fw: hotreload.hot_reload(
                     chromium, fw, self.sizes.hot_runs, self.out / "logs" / f"{fw.name}-dev.log"))
+            dashboards = [fw for fw in self.frameworks if fw.has_app("dashboard")]
+            for fw in dashboards if "chart" in only else []:
+                self.record("chart_browser", fw, lambda fw=fw: self._chart(chromium, fw))
 
     def _loads(self, chromium: Any, fw: servers.Framework, app: str) -> Any:
         with self.server(fw, app, f"load-{app}") as srv:
@@ -165,6 +170,11 @@ class Suite:
             return browser.idle_sessions(
                 chromium, srv.page_url, template_keys("counter", fw), list(s.idle_pages),
                 lambda: (srv.rss_kib(), srv.threads()), s.grace, s.settle, spec=fw.page)
+
+    def _chart(self, chromium: Any, fw: servers.Framework) -> Any:
+        with self.server(fw, "dashboard", "chart") as srv:
+            return chart.chart_latency(chromium, srv.page_url, template_keys("dashboard", fw),
+                                       self.sizes.chart_updates, spec=fw.page)
 
     def _burst(self, chromium: Any, fw: servers.Framework) -> Any:
         with self.server(fw, "burst", "burst") as srv:

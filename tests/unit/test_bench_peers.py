@@ -1,7 +1,8 @@
 """Smoke test of the peers' plumbing in bench/, without installing any peer (CI has no peer
 venvs): every peer's apps exist and compile, and a stand-in peer (this framework's counter,
 started through the peer code path and read through its own PageSpec, as a peer's page is)
-goes through the browser figures and the peers' table. No timing is asserted."""
+goes through the browser figures and the peers' table, and so does its dashboard through the
+chart figure. No timing is asserted."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench import browser, peers, report, run, servers  # noqa: E402
+from bench import browser, chart, peers, report, run, servers  # noqa: E402
 
 STAND_IN = peers.Peer(
     "stand-in", "stand-in 1.0", "3.11", ("stand-in==1.0",),
@@ -22,7 +23,10 @@ STAND_IN = peers.Peer(
     peers.PageSpec(ready="!!q('#counter input') && !!q('#button button')",
                    button="#button button",
                    value="(q('#counter input') ? q('#counter input').getAttribute('value') : null)",
-                   poll=True),
+                   poll=True,
+                   dashboard_ready="!!q('#chart canvas') && !!q('#table tbody tr')",
+                   chart="#chart", wave="#wave .custom-select",
+                   wave_option="#wave .option:has-text('{wave}')"),
     env={"BENCH_PORT": "{port}"})
 
 
@@ -59,19 +63,29 @@ def test_a_stand_in_peer_goes_through_the_browser_figures(tmp_path: Path) -> Non
         idle = browser.idle_sessions(chromium, server.page_url, [], [1, 2],
                                      lambda: (server.rss_kib(), server.threads()),
                                      grace=1.0, settle=0.2, spec=spec)
+        with servers.Server(framework, "dashboard", tmp_path / "dashboard.log",
+                            app_dir=servers.APPS / "dashboard",
+                            env={"NUMEROUS_BENCH_GRACE": "5"}) as dashboard:
+            updates = chart.chart_latency(chromium, dashboard.page_url, [], 4, spec=spec)
     assert loads["cold"]["tti_ms"]["n"] == 1 and loads["warm"]["bytes"]["n"] == 1
     assert clicks["errors"] == 0 and clicks["ms"]["n"] == 3
     assert [step["sessions"] for step in idle["steps"]] == [1, 2]
     assert {"rss_kib", "threads", "rss_returned_fraction"} <= set(idle["after_close"])
+    assert updates["errors"] == 0 and updates["ms"]["n"] == 4
+    # Each wave drawn the same way each time: one fingerprint per wave, three waves.
+    assert updates["fingerprints_per_wave"] == {"square": 1, "sawtooth": 1, "sine": 1}
 
     results = {"meta": {"mode": "smoke", "started": "now", "machine": "test",
                         "versions": {"ours": "dev", "stand-in": "stand-in 1.0 Python 3"}},
                "figures": {"load_counter": {"ours": loads, "stand-in": loads},
                            "click_browser": {"ours": clicks, "stand-in": clicks},
-                           "idle_pages": {"ours": idle, "stand-in": idle}}}
+                           "idle_pages": {"ours": idle, "stand-in": idle},
+                           "chart_browser": {"ours": updates, "stand-in": updates}}}
     text = report.markdown(results)
     assert "| figure | ours | stand-in 1.0 |" in text
     assert "| click → DOM, p50 |" in text and "(×1)" in text
+    assert "| chart update → DOM, p99 |" in text
+    assert "fastest peer stand-in" in text and "target (ours ≤ fastest peer) met" in text
 
 
 def test_the_runner_wires_the_load_figures(tmp_path: Path) -> None:

@@ -30,10 +30,10 @@ def run_app():
                               {"accessorKey": "y", "header": "y"}])
 
     def update(change=None):
-        chart.update_data(chart_data(wave.value, int(frequency.value)))
-        table.update_data(rows(wave.value, int(frequency.value)))
+        chart.update_data(chart_data(wave.selected_value, int(frequency.value)))
+        table.update_data(rows(wave.selected_value, int(frequency.value)))
 
-    wave.observe(update, names="value")
+    wave.observe(update, names="selected_value")  # a DropDown's choice; it has no `value`
     frequency.observe(update, names="value")
     return {"wave": wave, "frequency": frequency, "chart": chart, "table": table}
 

@@ -12,7 +12,7 @@ from _data import WAVES, rows, series  # noqa: E402
 
 @ui.page("/")
 def index():
-    wave = ui.select(WAVES, value=WAVES[0], label="Wave")
+    wave = ui.select(WAVES, value=WAVES[0], label="Wave").classes("bench-wave")
     frequency = ui.slider(min=1, max=20, value=3)
     chart = ui.echart({"xAxis": {"type": "value"}, "yAxis": {"type": "value"},
                        "series": [{"type": "line", "showSymbol": False, "data": []}]}

@@ -12,7 +12,7 @@ from _data import ROWS, WAVES, series  # noqa: E402
 
 pn.extension("tabulator")
 
-wave = pn.widgets.Select(name="Wave", options=WAVES)
+wave = pn.widgets.Select(name="Wave", options=WAVES, css_classes=["bench-wave"])
 frequency = pn.widgets.IntSlider(name="Frequency", start=1, end=20, value=3)
 
 

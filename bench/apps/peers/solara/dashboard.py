@@ -16,7 +16,7 @@ frequency = solara.reactive(3)
 
 @solara.component
 def Page():
-    solara.Select("Wave", values=WAVES, value=wave)
+    solara.Select("Wave", values=WAVES, value=wave, classes=["bench-wave"])
     solara.SliderInt("Frequency", value=frequency, min=1, max=20)
     xs, ys = series(wave.value, frequency.value)
     frame = pd.DataFrame({"x": xs, "y": ys})
