@@ -99,6 +99,6 @@ def test_two_settings_side_by_side_click_in_turn(tmp_path: Path) -> None:
     for figures in (off, on):
         assert figures["errors"] == 0 and figures["clicks"] == 8
         assert len(figures["windows"]) == 2 and all(w["ok"] == 4 for w in figures["windows"])
-        assert figures["cpu_ms_per_click"] > 0
+        assert figures["cpu_ms_per_click"] >= 0  # (clock ticks: 0 for a handful of clicks)
     assert set(on["vs_off"]) == {"p50", "p99", "cpu_ms_per_click"} and "vs_off" not in off
     assert (tmp_path / "results.json").exists()
