@@ -132,10 +132,9 @@ class SessionManager:
 
     def hold(self, owner: str, url: str, session: Session) -> None:
         """Keep `session` for the owner's page at `url` that shows a copy from the browser's
-        cache: that page's hello names the session of the copy, not this one (`claim`)."""
-        held = [(u, s) for u, s in self._held.get(owner, ()) if not s.closed]
-        held.append((url, session))
-        self._held[owner] = held[-MAX_HELD:]
+        cache: that page's hello names the session of the copy, not this one (`claim`). A
+        held session is let go when it closes (unclaimed, it expires like any other)."""
+        self._held[owner] = [*self._held.get(owner, ()), (url, session)][-MAX_HELD:]
         session.on_close(lambda: self._unhold(owner, session))
 
     def _unhold(self, owner: str, session: Session) -> None:
@@ -147,15 +146,10 @@ class SessionManager:
 
     def claim(self, owner: str, url: str) -> Session | None:
         """The oldest live session held for `owner`'s page at `url`, taken (or None)."""
-        held = self._held.get(owner)
-        if not held:
-            return None
-        found = next((s for u, s in held if u == url and not s.closed and not s.joined), None)
-        rest = [(u, s) for u, s in held if s is not found and not s.closed]
-        if rest:
-            self._held[owner] = rest
-        else:
-            del self._held[owner]
+        found = next((s for u, s in self._held.get(owner, ())
+                      if u == url and not s.closed and not s.joined), None)
+        if found is not None:
+            self._unhold(owner, found)
         return found
 
     def attached(self, session: Session) -> None:
