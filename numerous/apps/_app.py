@@ -392,9 +392,11 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
                            retry=True)
     context = _page_context(request, base, identity.user)
     builder = page_builder(page.builder or runtime.builder, context, after=apply_query)
+    swap = runtime.dev and SWAP_HEADER in request.headers
     try:
         session, widgets = await runtime.open_session(identity, base, builder,
-                                                      _client_address(request))
+                                                      _client_address(request),
+                                                      keep_carried=swap)
         served = runtime.sessions.assets
         every = _session_widgets(session)
         # The placed widgets' code goes into the config; that of every widget the client
@@ -424,14 +426,28 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
     headers = dict(_NO_STORE)
     if runtime.security.enabled:
         headers["Content-Security-Policy"] = runtime.security.header(_module_urls(every))
-    if identity.user is None:
+    kept = identity.user is None
+    if kept or runtime.dev:
         tag = _shell_tag(html, session.id, widgets, headers)
+        if runtime.dev:
+            # After a reload of the app's code its pages ask again with this tag: a match
+            # swaps the new session in without reloading the page (_dev.py).
+            session.page_tag = tag
         if request.headers.get("if-none-match") == tag:
+            if swap:
+                runtime.carried_values.pop(identity.owner, None)  # this session has them
             runtime.sessions.hold(identity.owner, _page_address(request), session)
-            return Response(status_code=304, headers={**_KEPT_PAGE, "ETag": tag})
-        headers.update(_KEPT_PAGE, ETag=tag)
+            return Response(status_code=304,
+                            headers={**(_KEPT_PAGE if kept else headers), "ETag": tag})
+        if kept:
+            headers.update(_KEPT_PAGE, ETag=tag)
     return _compressed_page(request, html, headers)
 
+
+SWAP_HEADER = "x-numerous-swap"
+"""Dev mode: the page asks whether new code left it unchanged (`_dev.py`). The session built
+for the request gets the values carried over the reload without using them up: when the
+page changed, it reloads, and the session of that load is the one to get them."""
 
 _KEPT_PAGE = {"Cache-Control": "private, no-cache"}
 """A page without a signed-in user: the browser may keep it and ask whether it changed."""

@@ -2,9 +2,10 @@
 
 `DevServer` is an ASGI app that forwards to the app currently loaded from `app.py`. When a
 Python file in the folder changes, the module is executed again; a template or static change
-needs no new code. Either way every open page is told to reload, and the values the user had
-put into widgets are carried over to the new session of the same browser, for every widget key
-that still exists. A file that fails to load leaves the server running: open pages show the
+needs no new code. Every open page is told: after a template or static change it reloads;
+after new code whose page is unchanged it swaps the new app's widgets in without reloading.
+Either way the values the user had put into widgets are carried over to the new session of
+the same browser, for every widget key that still exists. A file that fails to load leaves the server running: open pages show the
 traceback over the app, new page loads get an error page, and the next good save recovers.
 """
 
@@ -134,30 +135,32 @@ class DevServer:
             await self.changed({Path(path) for _, path in changes})
 
     async def changed(self, paths: set[Path]) -> None:
-        """React to changed files: reload the code if Python changed, then tell the browsers."""
+        """React to changed files: reload the code if Python changed, then tell the browsers.
+
+        A template or static change reloads every page. New code may leave a page as it was
+        (only what the widgets hold changed): such a page keeps its document and takes a
+        session of the new app over a new connection (`_broadcast_reload`)."""
         self.reloads += 1
         names = ", ".join(sorted(p.name for p in paths))
         old = self._last_good
-        if any(path.suffix == ".py" for path in paths):
-            if old is not None:
-                await _remember_values(runtimes(old))
-            recovering = self.error is not None
-            if not self._load():
-                _broadcast(old, DevError(type="dev_error", message=f"{self.path.name} failed to "
-                                         "load", traceback=self.error or ""))
-                return
-            # After a failure the terminal's last lines are a traceback: say it is over.
-            logger.info("app reloaded: %s %s(%s changed)", self.path.name,
-                        "loads again " if recovering else "", names)
-        else:
-            if old is not None:
-                await _remember_values(runtimes(old))
+        if old is not None:
+            await _remember_values(runtimes(old))
+        if not any(path.suffix == ".py" for path in paths):
             logger.info("%s changed: reloading browsers", names)
-        _broadcast(old, Reload(type="reload"))
-        if old is not None and old is not self.app:
-            for runtime in runtimes(old):
-                asyncio.get_running_loop().call_later(10.0, runtime.sessions.close_all,
-                                                      "The app was reloaded.")
+            _broadcast(old, Reload(type="reload"))
+            return
+        recovering = self.error is not None
+        if not self._load():
+            _broadcast(old, DevError(type="dev_error", message=f"{self.path.name} failed to "
+                                     "load", traceback=self.error or ""))
+            return
+        # After a failure the terminal's last lines are a traceback: say it is over.
+        logger.info("app reloaded: %s %s(%s changed)", self.path.name,
+                    "loads again " if recovering else "", names)
+        _broadcast_reload(old)
+        for runtime in runtimes(old):
+            asyncio.get_running_loop().call_later(10.0, runtime.sessions.close_all,
+                                                  "The app was reloaded.")
 
 
 def _is_probe(scope: Scope) -> bool:
@@ -172,6 +175,18 @@ class _Filter(DefaultFilter):
 def _broadcast(app: Any, message: ServerMessage) -> None:
     for runtime in runtimes(app):
         for session in runtime.sessions:
+            session.outbox.put(message, force=True)
+
+
+def _broadcast_reload(app: Any) -> None:
+    """Tell the pages of the replaced app to reload, each with the tag of the page it was
+    built from: a page that asks for itself again with that tag and gets a 304 is unchanged,
+    and takes the session built for that request without reloading (docs/protocol.md)."""
+    for runtime in runtimes(app):
+        for session in runtime.sessions:
+            message = Reload(type="reload")
+            if session.page_tag is not None:
+                message["tag"] = session.page_tag
             session.outbox.put(message, force=True)
 
 

@@ -164,6 +164,7 @@ class Download(TypedDict):
 
 class Reload(TypedDict):
     type: Literal["reload"]
+    tag: NotRequired[str]
 
 
 class DevError(TypedDict):

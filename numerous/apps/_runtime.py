@@ -219,7 +219,7 @@ class AppRuntime:
         return [path for extension in self.extensions for path in extension.stylesheets]
 
     async def open_session(self, identity: Identity, base: str, builder: Builder | None = None,
-                           address: str | None = None
+                           address: str | None = None, *, keep_carried: bool = False
                            ) -> tuple[Session, dict[str, Any]]:
         """Open a session for `identity` and wait until run_app() has built its widgets.
 
@@ -228,7 +228,9 @@ class AppRuntime:
         dev-mode reload put back. `builder` is the page's (default: the app's run_app());
         `address` (the client's) counts against its new sessions a minute. Raises
         `AtCapacity` when the app is full (`TooManyNew` past the address's limit) and
-        `AppError` when run_app() fails; the session is closed again then.
+        `AppError` when run_app() fails; the session is closed again then. With
+        `keep_carried` the values carried over a dev-mode reload are put back but kept for
+        the owner's next session too (dev mode's swap may not take this one).
         """
         build = self._with_setup(builder or self.builder)
         session, built = self.sessions.create(build, owner=identity.owner, base=base,
@@ -241,7 +243,8 @@ class AppRuntime:
             HOOKS.observer.session_opened(session)
         try:
             widgets = await built
-            carried = self.carried_values.pop(identity.owner, None)
+            carried = (self.carried_values.get if keep_carried
+                       else self.carried_values.pop)(identity.owner, None)
             if carried:
                 await session.call(lambda: session.restore_values(carried))
             for extension in self.extensions:

@@ -49,6 +49,9 @@ be megabytes, and a client that never reads would have the server hold every ech
 class Session:
     """One page of the app, and the worker whose widgets it shows."""
 
+    page_tag: str | None = None
+    """Dev mode: the validator of the page this session was built for (`_app._shell_tag`)."""
+
     def __init__(self, session_id: str, owner: str, worker: Worker | None = None, *,
                  base: str = "", dev: bool = False,
                  loop: asyncio.AbstractEventLoop | None = None, max_pending: int = 10_000,

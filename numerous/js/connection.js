@@ -114,6 +114,20 @@ export class Connection {
     return true;
   }
 
+  /**
+   * Drop the socket and connect again at once, naming the same session and page (dev mode:
+   * the server holds a session of the reloaded app for this page, see handlers.js).
+   */
+  reconnectNow() {
+    if (["lost", "replaced", "closed"].includes(this.status)) return;
+    this._clearTimer();
+    const socket = this.socket;
+    this.socket = null; // its close event is no longer ours
+    if (socket && socket.readyState < 2) socket.close(1000);
+    this.attempt = 0;
+    this._connect();
+  }
+
   /** Close for good (page teardown); no reconnect. */
   close() {
     this._finish("closed");

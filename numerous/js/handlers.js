@@ -16,6 +16,8 @@ import { hideDevOverlay, hideSplash, showDevOverlay, showErrorModal, showNotice 
  *   between loads (none: every `open` carries its state)
  * @property {() => void} reload
  * @property {Document} doc
+ * @property {typeof fetch} [fetch] how dev mode's `reload` asks for the page again
+ * @property {{href: string}} [location]
  */
 
 /**
@@ -79,17 +81,54 @@ export function startDownload(msg, doc) {
 export function readyHandler({ app, resolveReady, sync, mounts, recovery, doc }) {
   return async (msg) => {
     const widgets = msg.widgets ?? app.config.widgets;
+    const swapped = !sameWidgets(widgets, app.config.widgets);
+    app.config.widgets = widgets;
     const first = sync.ready(msg.ack ?? 0);
     hideDevOverlay(doc);
     const views = mounts.render(widgets);
     initializeModels(app.manager, app.host);
-    if (!first) return;
+    if (!first) {
+      if (swapped) recovery.track(widgets, app.manager); // a reloaded app's new models
+      return;
+    }
     recovery.track(widgets, app.manager);
     await views;
     hideSplash(doc);
     doc.documentElement.dataset.numerousReady = "true";
     resolveReady(app);
   };
+}
+
+/** Whether two key -> model id maps are the same. */
+function sameWidgets(a, b) {
+  const keys = Object.keys(a ?? {});
+  return keys.length === Object.keys(b ?? {}).length && keys.every((key) => a[key] === b?.[key]);
+}
+
+/**
+ * Dev mode's `reload`: the app changed. After new code the server names the tag of this page
+ * (`tag`): the page asks for itself again with it, and a 304 says the page is the same, with a
+ * session of the new app held for it. Then only the socket is opened again: that session's
+ * widgets replace the old ones in place. Anything else, and any failure, reloads the page.
+ * @param {{tag?: unknown}} msg
+ * @param {{connection: {reconnectNow: () => void}, reload: () => void,
+ *   fetch?: typeof fetch, location?: {href: string}}} parts
+ */
+export async function devReload(msg, { connection, reload, fetch: get = globalThis.fetch,
+  location = globalThis.location }) {
+  if (typeof msg.tag === "string" && typeof get === "function") {
+    try {
+      const response = await get(location.href, { cache: "no-store", credentials: "same-origin",
+        headers: { "If-None-Match": msg.tag, "X-Numerous-Swap": "1" } });
+      if (response.status === 304) {
+        connection.reconnectNow();
+        return;
+      }
+    } catch (err) {
+      console.debug("[numerous] asking for the page again failed; reloading it", err);
+    }
+  }
+  reload();
 }
 
 /**
@@ -118,7 +157,11 @@ export function messageHandlers(parts) {
       console.warn(`[numerous] session lost: ${msg.reason ?? ""}`);
       recovery.lost();
     },
-    [MSG.RELOAD]: () => { hideDevOverlay(doc); reload(); }, // dev mode: the app's code changed
+    [MSG.RELOAD]: (msg) => { // dev mode: the app's code, its template or a static file changed
+      hideDevOverlay(doc);
+      return devReload(msg, { connection: app.connection, reload, fetch: parts.fetch,
+        location: parts.location });
+    },
     [MSG.DEV_ERROR]: (msg) => showDevOverlay(msg.message ?? "", msg.traceback ?? "", doc),
     [MSG.NOTICE]: (msg) => showNotice(String(msg.text ?? ""), doc),
     [MSG.DOWNLOAD]: (msg) => startDownload(msg, doc),

@@ -250,13 +250,18 @@ export class WidgetHost {
     return def;
   }
 
-  async _disposeView(record, view) {
-    if (!record.views.delete(view)) return;
-    view.controller.abort();
-    await runCleanup(view.cleanup, "render");
-    view.cleanup = null;
-    record.model.off(null, null, view.context);
-    view.el.replaceChildren();
+  /** Tear a view down, once: every caller waits for the same teardown to finish. */
+  _disposeView(record, view) {
+    if (view.disposed) return view.disposed;
+    if (!record.views.delete(view)) return Promise.resolve(); // never shown
+    view.disposed = (async () => {
+      view.controller.abort();
+      await runCleanup(view.cleanup, "render");
+      view.cleanup = null;
+      record.model.off(null, null, view.context);
+      view.el.replaceChildren();
+    })();
+    return view.disposed;
   }
 
   /**

@@ -75,7 +75,8 @@ function createApp(config, options, doc) {
  * @param {{setTimeout: Function, clearTimeout: Function}} [options.timers]
  * @param {() => number} [options.now]
  * @param {() => number} [options.random]
- * @param {{protocol: string, host: string}} [options.location]
+ * @param {{protocol: string, host: string, href?: string}} [options.location]
+ * @param {typeof fetch} [options.fetch] how dev mode asks for the page again (handlers.js)
  * @param {(url: string) => Promise<any>} [options.importModule]
  * @param {() => void} [options.reload]
  * @param {number} [options.modelTimeout] ms widget_manager.get_model waits
@@ -100,7 +101,8 @@ export function start(config, options = {}) {
     timers: options.timers, now: options.now, fromCache: options.fromCache ?? pageFromCache });
   const kept = createKeptStates(config, options.storage);
   const handlers = messageHandlers({ app, resolveReady, sync, recovery, reload, doc, kept,
-    mounts: new WidgetMounts(doc, app.manager, app.host) });
+    mounts: new WidgetMounts(doc, app.manager, app.host), fetch: options.fetch,
+    location: options.location });
   app.connection = new Connection(config, {
     onMessage: (msg, buffers) => dispatch(handlers, msg, buffers),
     onStatus: statusHandler(sync, recovery),

@@ -43,7 +43,11 @@ export function initializeModels(manager, host) {
   }
 }
 
-/** Renders each widget into its mount points once: a reconnect updates views, never redraws. */
+/**
+ * Renders each widget into its mount points once: a reconnect updates views, never redraws.
+ * Only a key whose model changed (dev mode's swap to a reloaded app's session) is drawn again,
+ * its old views torn down first.
+ */
 export class WidgetMounts {
   /**
    * @param {Document} doc
@@ -54,27 +58,42 @@ export class WidgetMounts {
     this.doc = doc;
     this.manager = manager;
     this.host = host;
-    this._rendered = new Set(); // widget keys whose mount points have their views
+    /** @type {Map<string, {id: string, views: Promise<Array<{dispose: () => Promise<void>}>>}>}
+     * widget key -> the model drawn at its mount points, and those views */
+    this._shown = new Map();
   }
 
   /**
-   * Render the widgets not rendered yet whose keys the page has mount points for; a key
-   * without a model gets an error box instead.
+   * Render the widgets whose keys the page has mount points for and that are not shown with
+   * that model yet; a key without a model gets an error box instead.
    * @param {Record<string, string> | undefined} widgets key -> model id
    * @returns {Promise<unknown[]>} settles when the new views are rendered
    */
   render(widgets) {
     const points = mountPoints(this.doc);
-    const views = [];
+    const rendering = [];
     for (const [key, id] of Object.entries(widgets ?? {})) {
-      if (this._rendered.has(key) || !points.has(key)) continue;
-      this._rendered.add(key);
-      const model = this.manager.get(id);
-      for (const el of points.get(key)) {
-        if (model) views.push(this.host.render(model, el));
-        else showWidgetError(el, `The widget '${key}' has no model (id ${id}).`);
-      }
+      const shown = this._shown.get(key);
+      if (shown?.id === id || !points.has(key)) continue;
+      const views = shown ? this._redraw(key, id, points.get(key), shown)
+        : this._draw(key, id, points.get(key));
+      this._shown.set(key, { id, views });
+      rendering.push(views);
     }
-    return Promise.all(views);
+    return Promise.all(rendering);
+  }
+
+  _draw(key, id, elements) {
+    const model = this.manager.get(id);
+    return Promise.all(elements.map((el) => {
+      if (model) return this.host.render(model, el);
+      showWidgetError(el, `The widget '${key}' has no model (id ${id}).`);
+      return { dispose: async () => el.replaceChildren() };
+    }));
+  }
+
+  async _redraw(key, id, elements, shown) {
+    await Promise.all((await shown.views).map((view) => view.dispose()));
+    return this._draw(key, id, elements);
   }
 }

@@ -55,6 +55,31 @@ def test_static_edit_reloads_the_open_page(dev_app: tuple[Path, Server], page: P
     expect(page.locator("body")).to_have_css("background-color", "rgb(1, 2, 3)", timeout=10_000)
 
 
+def test_app_edit_of_the_same_page_swaps_the_widgets_in_without_reloading(
+        dev_app: tuple[Path, Server], page: Page) -> None:
+    app_dir, server = dev_app
+    app = AppPage(page).open(server)
+    app.button("button").click()
+    expect(app.input("counter")).to_have_value("1")
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+    # A label and a callback change; the page (template, keys, widget code) does not.
+    edit(app_dir / "app.py", 'label="Click me"', 'label="Add ten"')
+    edit(app_dir / "app.py", "counter.value += 1", "counter.value += 10")
+    expect(app.button("button")).to_have_text("Add ten", timeout=10_000)
+    expect(app.input("counter")).to_have_value("1")  # the value the browser had set
+    app.button("button").click()  # the new session's callback
+    expect(app.input("counter")).to_have_value("11")
+    assert navigations == []  # the same document throughout
+    expect(page.locator("[data-numerous-widget='button'] button")).to_have_count(1)
+
+    # The page still reconnects and reloads as ever: a template edit reloads it.
+    edit(app_dir / "index.html.j2", "{{ counter }}", "<h1 id='title'>Edited</h1>{{ counter }}")
+    expect(page.locator("#title")).to_have_text("Edited", timeout=10_000)
+    assert len(navigations) == 1
+
+
 def test_app_edit_adds_widget_and_errors_show_then_recover(
         dev_app: tuple[Path, Server], page: Page) -> None:
     app_dir, server = dev_app

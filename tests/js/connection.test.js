@@ -65,6 +65,24 @@ describe("Connection", () => {
     expect(received[0].buffers[0]).toBeInstanceOf(DataView);
   });
 
+  it("reconnectNow drops the socket and connects at once, naming the same session and page", () => {
+    const { conn, WS, socket, statuses } = setup();
+    socket().open();
+    socket().receive({ type: "ready", widgets: {}, ack: 0 });
+    const old = socket();
+    conn.reconnectNow();
+    expect(old.readyState).toBe(3);
+    expect(WS.instances).toHaveLength(2);
+    old.serverClose?.(1000); // a late close of the old socket changes nothing
+    expect(conn.status).toBe("connecting");
+    socket().open();
+    expect(socket().messages[0]).toMatchObject({ type: "hello", session: "S3CRET", page: "P1" });
+    expect(statuses.map((s) => s[0]).slice(-3)).toEqual(["ready", "connecting", "syncing"]);
+    conn.close();
+    conn.reconnectNow(); // closed for good: nothing
+    expect(WS.instances).toHaveLength(2);
+  });
+
   it("logs and skips an unreadable frame", () => {
     const { received, socket } = setup();
     const error = vi.spyOn(console, "error").mockImplementation(() => {});

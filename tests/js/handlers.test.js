@@ -98,10 +98,16 @@ describe("readyHandler", () => {
     parts.finishViews();
     await first;
     showDevOverlay("SyntaxError", "", document);
-    await ready({ widgets: { w: "m1", v: "m2" }, ack: 1 });
-    expect(parts.mounts.render).toHaveBeenLastCalledWith({ w: "m1", v: "m2" });
+    await ready({ widgets: { w: "m1" }, ack: 1 });
+    expect(parts.mounts.render).toHaveBeenLastCalledWith({ w: "m1" });
     expect(document.getElementById("numerous-dev-overlay")).toBeNull();
     expect(parts.recovery.track).toHaveBeenCalledTimes(1);
+    expect(parts.resolveReady).toHaveBeenCalledTimes(1);
+    // Dev mode's swap to a reloaded app's session: new models, whose values are kept now.
+    await ready({ widgets: { w: "m3", v: "m2" }, ack: 0 });
+    expect(parts.mounts.render).toHaveBeenLastCalledWith({ w: "m3", v: "m2" });
+    expect(parts.recovery.track).toHaveBeenLastCalledWith({ w: "m3", v: "m2" }, parts.app.manager);
+    expect(parts.app.config.widgets).toEqual({ w: "m3", v: "m2" });
     expect(parts.resolveReady).toHaveBeenCalledTimes(1);
   });
 });

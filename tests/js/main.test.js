@@ -335,6 +335,62 @@ describe("a reload", () => {
   });
 });
 
+describe("dev mode: new code for the same page", () => {
+  it("swaps the new session's widgets in over a new socket, without reloading", async () => {
+    const fetch = vi.fn(async () => ({ status: 304 }));
+    const app = boot({ dev: true }, { fetch, location: { ...pageLocation, href: "http://app/x?q=1" } });
+    await snapshot({ c1: state("Count", 0), c2: state("Other", 5) });
+    button("counter").click();
+    const first = socket();
+    const hello = first.messages[0];
+
+    first.receive({ type: "reload", tag: 'W/"t1"' });
+    await flush();
+    expect(fetch).toHaveBeenCalledWith("http://app/x?q=1", expect.objectContaining({
+      cache: "no-store", headers: { "If-None-Match": 'W/"t1"', "X-Numerous-Swap": "1" } }));
+    expect(reload).not.toHaveBeenCalled();
+    expect(first.readyState).toBe(3); // the old socket is closed, a new one opens at once
+    expect(socket()).not.toBe(first);
+    socket().open();
+    expect(socket().messages[0]).toMatchObject({ type: "hello", session: "sess", page: hello.page });
+    socket().receive({ type: "open", id: "n1", state: state("Clicks", 1), buffer_paths: [] });
+    socket().receive({ type: "open", id: "n2", state: state("Other", 5), buffer_paths: [] });
+    socket().receive({ type: "ready", widgets: { counter: "n1", other: "n2" }, ack: 0,
+      session: "new" });
+    await flush();
+
+    expect(app.config.session).toBe("new");
+    expect(app.config.widgets).toEqual({ counter: "n1", other: "n2" });
+    expect([...app.models.keys()].sort()).toEqual(["n1", "n2"]); // the old models closed
+    // Each mount point shows the new model's view, once; the old views' cleanups ran first.
+    expect(document.querySelectorAll('[data-numerous-widget="counter"] button')).toHaveLength(1);
+    expect(button("counter").textContent).toBe("Clicks: 1");
+    expect(log).toContain("cleanup Count");
+    expect(log.indexOf("cleanup Count")).toBeLessThan(log.indexOf("render Clicks"));
+    button("counter").click();
+    expect(socket().messages.at(-1)).toMatchObject({ type: "update", id: "n1",
+      state: { value: 2 } });
+  });
+
+  it("reloads when the page changed, when asking fails, and when no tag is named", async () => {
+    const fetch = vi.fn(async () => ({ status: 200 }));
+    boot({ dev: true }, { fetch, location: { ...pageLocation, href: "http://app/" } });
+    await snapshot({ c1: state("Count", 0), c2: state("Other", 5) });
+    socket().receive({ type: "reload", tag: 'W/"t1"' }); // the template changed: a new page
+    await flush();
+    expect(reload).toHaveBeenCalledTimes(1);
+    fetch.mockRejectedValueOnce(new Error("offline"));
+    vi.spyOn(console, "debug").mockImplementation(() => {});
+    socket().receive({ type: "reload", tag: 'W/"t1"' });
+    await flush();
+    expect(reload).toHaveBeenCalledTimes(2);
+    socket().receive({ type: "reload" }); // a template or static edit
+    await flush();
+    expect(reload).toHaveBeenCalledTimes(3);
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+});
+
 describe("server notices", () => {
   it("session_lost shows the banner, whose button reloads", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { WidgetManager } from "../../numerous/js/model.js";
 import { WidgetMounts, initializeModels, mountPoints, preloadWidgetAssets }
   from "../../numerous/js/mount.js";
+import { flush } from "./helpers.js";
 
 /** A widget host that records what it is asked to do. */
 function recordingHost() {
@@ -84,6 +85,38 @@ describe("WidgetMounts", () => {
     expect(host.calls).toEqual([["render", "m1", "late"]]);
   });
 
+  it("draws a key again when its model changed, after its old views are torn down", async () => {
+    const { host, mounts } = setup('<div id="a" data-numerous-widget="w"></div>');
+    let finishDispose;
+    const disposed = [];
+    host.render = vi.fn(async (model, el) => {
+      host.calls.push(["render", model.model_id, el.id]);
+      return { dispose: () => new Promise((resolve) => {
+        finishDispose = () => { disposed.push(model.model_id); resolve(); };
+      }) };
+    });
+    mounts.manager.open("m2", {});
+    await mounts.render({ w: "m1" });
+    const swapping = mounts.render({ w: "m2" }); // dev mode: a reloaded app's session
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(host.calls).toEqual([["render", "m1", "a"]]); // not before m1's view is gone
+    finishDispose();
+    await swapping;
+    expect(disposed).toEqual(["m1"]);
+    expect(host.calls).toEqual([["render", "m1", "a"], ["render", "m2", "a"]]);
+    await mounts.render({ w: "m2" }); // and then once, as always
+    expect(host.calls).toHaveLength(2);
+  });
+
+  it("clears an error box when its key gets a model", async () => {
+    const { host, mounts } = setup('<div id="a" data-numerous-widget="w"></div>');
+    await mounts.render({ w: "gone" });
+    await mounts.render({ w: "m1" });
+    expect(document.querySelector("#a .numerous-widget-error")).toBeNull();
+    expect(host.calls).toEqual([["render", "m1", "a"]]);
+  });
+
   it("settles when every new view is rendered", async () => {
     const { host, mounts } = setup('<div id="a" data-numerous-widget="w"></div>');
     let finish;
@@ -93,8 +126,7 @@ describe("WidgetMounts", () => {
     await Promise.resolve();
     expect(settled).toBe(false);
     finish();
-    await Promise.resolve();
-    await Promise.resolve();
+    await flush();
     expect(settled).toBe(true);
   });
 });
