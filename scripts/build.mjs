@@ -35,6 +35,21 @@ export const bundles = [
     },
   },
   {
+    // The inline script that opens the WebSocket before the client has loaded (early.js); the
+    // server puts it in every page and its hash in the page's policy.
+    folder: "numerous/js/bundle",
+    files: ["early.js"],
+    options: {
+      absWorkingDir: root,
+      entryPoints: ["numerous/js/early.js"],
+      outfile: "numerous/js/bundle/early.js",
+      minify: true,
+      legalComments: "none",
+      target: "es2020",
+      logLevel: "warning",
+    },
+  },
+  {
     folder: "numerous/js/vendor",
     files: ["jupyter-widgets.css", "jupyter-widgets.js"],
     options: {

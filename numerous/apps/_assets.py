@@ -189,6 +189,12 @@ class ClientFiles:
         self.version = digest.hexdigest()[:16]
         for asset in self.files.values():
             asset.etag = f'"{self.version}"'
+        early = self.files.get("early.js")
+        self.early_script = early.body.decode().strip() if early else ""
+        """Put inline in every page (`_app._body`): opens the WebSocket while the client loads."""
+        self.early_hash = "'sha256-{}'".format(
+            base64.b64encode(hashlib.sha256(self.early_script.encode()).digest()).decode())
+        """The early script's source expression for the page's Content-Security-Policy."""
 
     def get(self, version: str, name: str) -> Asset | None:
         if version != self.version:

@@ -49,11 +49,14 @@ class SecurityPolicy:
     health_sessions: bool = False
     """True: `/numerous/health` also tells anyone who asks how many sessions are live."""
 
-    def header(self, module_urls: Iterable[str] = ()) -> str:
+    def header(self, module_urls: Iterable[str] = (), inline: Iterable[str] = ()) -> str:
+        """The policy of a page whose widget code comes from `module_urls` and which runs the
+        inline scripts `inline` names (their `'sha256-...'` sources: nothing else inline runs)."""
         origins = sorted({_origin(url) for url in module_urls} - {""})
         directives = [
             "default-src 'self'",
-            _directive("script-src", ["'self'", *(["'unsafe-eval'"] if self.allow_eval else []),
+            _directive("script-src", ["'self'", *inline,
+                                      *(["'unsafe-eval'"] if self.allow_eval else []),
                                       *origins, *self.script_sources]),
             _directive("style-src", ["'self'", "'unsafe-inline'", *origins,
                                      *self.style_sources]),

@@ -33,6 +33,7 @@ BUILTIN_STATIC_DIR = Path(__file__).resolve().parent / "static"
 FRAGMENTS = ("splash_screen.html.j2", "error_modal.html.j2", "session_lost_banner.html.j2")
 BUILTIN_TEMPLATES = ("login.html.j2", "error.html.j2", *FRAGMENTS)
 
+_HEAD_START = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HTML_START = re.compile(r"<html[\s>]", re.IGNORECASE)
@@ -102,11 +103,12 @@ class Templates:
         )
         self._reported_unused: set[frozenset[str]] = set()
 
-    def render_page(self, keys: Iterable[str], *, head: str, body: str,
+    def render_page(self, keys: Iterable[str], *, head: str, body: str, head_start: str = "",
                     context: Mapping[str, Any] | None = None, template: str | None = None
                     ) -> str:
         """The app's page (or the page `template`) with mount points for `keys` and the given
-        head and body additions."""
+        head and body additions (`head_start` first in the head, before the page's own
+        stylesheets, which would hold an inline script back until they load)."""
         template = template or self.template
         keys = list(keys)
         used: set[str] = set()
@@ -127,7 +129,7 @@ class Templates:
             raise TemplateProblem(f"The template {template} has an error: {exc}",
                                   template) from None
         self._report_unused(set(keys) - used, template)
-        return inject(html, head=head, body=body)
+        return inject(html, head=head, body=body, head_start=head_start)
 
     def _report_unused(self, unused: set[str], template: str) -> None:
         marker = frozenset(unused)
@@ -143,19 +145,26 @@ class Templates:
         return "\n".join(self.render_builtin(name, **context) for name in FRAGMENTS)
 
 
-def inject(html: str, *, head: str, body: str) -> str:
-    """Put `head` before `</head>` and `body` before `</body>`; wrap a bare fragment."""
+def inject(html: str, *, head: str, body: str, head_start: str = "") -> str:
+    """Put `head_start` right after `<head>`, `head` before `</head>` and `body` before
+    `</body>`; wrap a bare fragment."""
     if not _HTML_START.search(html) and not _HEAD_END.search(html):
         return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                f"{head_start}\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 f"<title>Numerous App</title>\n{head}\n</head>\n<body>\n{html}\n{body}\n"
                 "</body>\n</html>\n")
+    opening = _HEAD_START.search(html)
     if _HEAD_END.search(html):
         html = _insert_before_last(html, _HEAD_END, head)
+        if opening is not None:
+            html = f"{html[:opening.end()]}\n{head_start}{html[opening.end():]}"
+        else:
+            html = _insert_before_last(html, _HEAD_END, head_start)
     else:  # a document without a head: give it one, after <html ...>, so the doctype stays first
         start = _HTML_START.search(html)
         end = html.index(">", start.start()) + 1 if start else 0
-        html = f"{html[:end]}<head>{head}</head>{html[end:]}"
+        html = f"{html[:end]}<head>{head_start}{head}</head>{html[end:]}"
     if _BODY_END.search(html):
         return _insert_before_last(html, _BODY_END, body)
     return html + body

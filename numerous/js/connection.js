@@ -48,6 +48,14 @@ export function backoffDelay(attempt, random = Math.random) {
   return nominal * (1 - 0.3 * random());
 }
 
+/**
+ * @typedef {object} EarlySocket what early.js leaves in `window.__numerousEarly`
+ * @property {WebSocket} ws the socket; once open, it has sent the page's hello
+ * @property {string} page the page id that hello named
+ * @property {Array<string | ArrayBuffer>} frames what arrived before the client took over
+ * @property {{code?: number, reason?: string} | null} closed how it closed, if it has
+ */
+
 export class Connection {
   /**
    * @param {{ws: string, session: string, grace?: number}} config the page config
@@ -65,6 +73,8 @@ export class Connection {
    *   promise) before each reconnect: auth renews an expiring token there
    * @param {() => Promise<boolean>} [options.onUnauthorized] a 4401 close: true to reconnect
    *   (the credentials were renewed), false to give up
+   * @param {EarlySocket} [options.early] the socket the page's inline script opened (early.js),
+   *   taken over as the first connection
    */
   constructor(config, options = {}) {
     this.config = config;
@@ -78,7 +88,8 @@ export class Connection {
     this._helloExtra = options.helloExtra ?? (() => ({}));
     /** This document's id, the same in every hello: a page from the browser's cache names a
      * session another page had, and the server tells the two apart by it. */
-    this.pageId = options.pageId ?? pageId(this._random);
+    this._early = options.early ?? null;
+    this.pageId = this._early?.page ?? options.pageId ?? pageId(this._random);
     this._beforeConnect = options.beforeConnect ?? null;
     this._onUnauthorized = options.onUnauthorized ?? null;
     this._renewed = false; // one renewal per 4401: a second 4401 in a row is final
@@ -92,7 +103,29 @@ export class Connection {
 
   /** Open the socket (once; later connections are the reconnects). */
   start() {
-    if (this.status === "idle") this._connect();
+    if (this.status !== "idle") return;
+    const early = this._early;
+    this._early = null;
+    if (early) this._adopt(early);
+    else this._connect();
+  }
+
+  /**
+   * Take over the socket early.js opened: still connecting, it is watched like one of ours; open,
+   * it has said hello, and the frames it kept are handled first; closed, a reconnect follows.
+   * @param {EarlySocket} early
+   */
+  _adopt({ ws: socket, frames, closed }) {
+    this._setStatus("connecting");
+    this.socket = socket;
+    if (closed || socket.readyState > 1) {
+      this._closed(socket, closed ?? {});
+      return;
+    }
+    this._watch(socket);
+    if (socket.readyState === 0) return; // its open sends our hello (_opened)
+    this._setStatus("syncing");
+    for (const data of frames.splice(0)) this._received(socket, data);
   }
 
   /**
@@ -145,10 +178,16 @@ export class Connection {
     }
     this.socket = socket;
     socket.binaryType = "arraybuffer";
+    this._watch(socket);
+  }
+
+  _watch(socket) {
     // A connect that hangs (neither open nor close) would stall reconnecting past the grace.
-    this._timer = this._timers.setTimeout(() => {
-      if (this.socket === socket && this.status === "connecting") socket.close();
-    }, CONNECT_TIMEOUT_MS);
+    if (socket.readyState === 0) {
+      this._timer = this._timers.setTimeout(() => {
+        if (this.socket === socket && this.status === "connecting") socket.close();
+      }, CONNECT_TIMEOUT_MS);
+    }
     socket.onopen = () => this._opened(socket);
     socket.onmessage = (event) => this._received(socket, event.data);
     socket.onclose = (event) => this._closed(socket, event);

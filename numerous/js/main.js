@@ -77,6 +77,8 @@ function createApp(config, options, doc) {
  * @param {() => number} [options.random]
  * @param {{protocol: string, host: string, href?: string}} [options.location]
  * @param {typeof fetch} [options.fetch] how dev mode asks for the page again (handlers.js)
+ * @param {import("./connection.js").EarlySocket} [options.early] the socket early.js opened
+ *   (by default `window.__numerousEarly`)
  * @param {(url: string) => Promise<any>} [options.importModule]
  * @param {() => void} [options.reload]
  * @param {number} [options.modelTimeout] ms widget_manager.get_model waits
@@ -104,6 +106,7 @@ export function start(config, options = {}) {
     mounts: new WidgetMounts(doc, app.manager, app.host), fetch: options.fetch,
     location: options.location });
   app.connection = new Connection(config, {
+    early: takeEarlySocket(options),
     onMessage: (msg, buffers) => dispatch(handlers, msg, buffers),
     onStatus: statusHandler(sync, recovery),
     helloExtra: () => ({ ...recovery.helloExtra(), have: kept.have() }),
@@ -122,6 +125,18 @@ export function start(config, options = {}) {
   }
   app.connection.start();
   return app;
+}
+
+/**
+ * The socket the page's inline script (early.js) opened, once: the first connection.
+ * @param {{early?: import("./connection.js").EarlySocket}} options
+ */
+function takeEarlySocket(options) {
+  if (options.early) return options.early;
+  if (typeof window === "undefined" || !window.__numerousEarly) return undefined;
+  const early = window.__numerousEarly;
+  delete window.__numerousEarly;
+  return early;
 }
 
 /** Whether this document came from the browser's cache without a request (no bytes moved). */

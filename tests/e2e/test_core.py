@@ -36,7 +36,12 @@ def poll(page: Page, expression: str, timeout: float = 10.0) -> None:
 
 def test_seed_counter_app_counts_clicks(serve: Any, page: Page) -> None:
     server = serve(HERE / "counter")
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     app = open_app(page, server)
+    # One socket: the page's inline script opened it (the policy let it run: no console
+    # error) and the client took it over.
+    assert sockets == [f"{server.url.replace('http', 'ws', 1)}/numerous/ws"]
     expect(app.input("counter")).to_have_value("0")
     app.button("button").click()
     expect(app.input("counter")).to_have_value("1")

@@ -3,6 +3,9 @@ asked, HSTS only when asked and only over https, security headers on combine_app
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +86,19 @@ def test_origins_that_widget_code_imports_from_go_into_the_policy(tmp_path: Path
 def test_allow_eval_is_the_one_switch_for_code_compiled_at_run_time() -> None:
     assert "'unsafe-eval'" not in SecurityPolicy().header()
     assert "script-src 'self' 'unsafe-eval'" in SecurityPolicy(allow_eval=True).header()
+
+
+def test_the_one_inline_script_runs_first_in_the_head_and_only_by_its_hash(
+        tmp_path: Path, served: Any) -> None:
+    """The script that opens the WebSocket while the client loads (early.js) comes before the
+    template's stylesheets, which would hold it back, and the policy names its exact text."""
+    template = ('<!DOCTYPE html><html><head><link href="static/a.css" rel="stylesheet">'
+                "</head><body>{{ counter }}</body></html>")
+    page = served(make_app(tmp_path / "app", template=template)).get("/")
+    scripts = re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL)
+    assert len(scripts) == 1
+    assert page.text.index("<script>") < page.text.index('<link href="static/a.css"')
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    policy = _directives(page.headers["content-security-policy"])
+    assert f"'sha256-{digest}'" in policy["script-src"]
+    assert "'unsafe-inline'" not in policy["script-src"]

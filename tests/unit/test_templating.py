@@ -211,3 +211,15 @@ def test_export_templates_copies_and_keeps_customised_files(tmp_path: Path) -> N
 
     results = dict(export_templates(tmp_path, overwrite=True))
     assert results[splash] == "written"
+
+
+def test_head_start_goes_first_in_the_head_of_every_shape_of_page() -> None:
+    first = "<script>first()</script>"
+    full = inject('<html><head lang="x"><link rel="stylesheet" href="a.css"></head>'
+                  "<body></body></html>", head=HEAD, body=BODY, head_start=first)
+    assert full.index('<head lang="x">') < full.index(first) < full.index('href="a.css"')
+    headless = inject("<html><body>x</body></html>", head=HEAD, body=BODY, head_start=first)
+    assert headless.index("<head>") < headless.index(first) < headless.index(HEAD)
+    bare = inject('<link rel="stylesheet" href="a.css">{{ a }}', head=HEAD, body=BODY,
+                  head_start=first)
+    assert bare.index('<meta charset="utf-8">') < bare.index(first) < bare.index(HEAD)
