@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import struct
 from collections.abc import Sequence
 from typing import Any, Literal, NotRequired, TypedDict
@@ -366,13 +367,44 @@ def state_digest(state: dict[str, JSON]) -> tuple[str, list[str]] | None:
     (`IPY_MODEL_<id>`) are numbered in the order they come (`IPY_MODEL_$0`, ...) before
     hashing. Returns the digest and the referenced ids, or None for a state with binary values
     (they travel as buffers and are not kept)."""
-    ids: list[str] = []
     try:
-        text = dumps(_numbered(state, ids))
+        text = dumps(state)
     except (TypeError, ValueError):
         return None
+    ids: list[str] = []
+    if MODEL_REF in text:
+        text = _numbered_text(text, ids)
+        if text is None:  # a reference the pattern cannot read: walk the state instead
+            ids = []
+            text = dumps(_numbered(state, ids))
     digest = hashlib.blake2b(text.encode(), digest_size=12).digest()
     return base64.urlsafe_b64encode(digest).decode(), ids
+
+
+_REF_STRING = re.compile(r'"IPY_MODEL_([^"\\]*)"(?!:)')
+"""A whole string that is a model reference and not a key, in compact JSON (the character
+before it says whether it is a value: `[`, `:` or `,`)."""
+
+
+def _numbered_text(text: str, ids: list[str]) -> str | None:
+    """The compact JSON `text` with its model references numbered, as `_numbered` does on the
+    value (the same order: JSON keeps that of the dicts and lists). A state of ten thousand
+    chart points is numbered in C instead of a Python call per value. None when some
+    `IPY_MODEL_` is not a whole string value the pattern reads (a key, or escapes)."""
+    found = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal found
+        if text[match.start() - 1] not in "[:,":
+            return match.group(0)
+        found += 1
+        model_id = match.group(1)
+        if model_id not in ids:
+            ids.append(model_id)
+        return f'"{MODEL_REF}${ids.index(model_id)}"'
+
+    numbered = _REF_STRING.sub(number, text)
+    return numbered if found == text.count(MODEL_REF) else None
 
 
 def _numbered(value: JSON, ids: list[str]) -> JSON:

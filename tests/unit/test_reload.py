@@ -4,6 +4,8 @@ the snapshot names the widget states the page kept from its last load."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,14 @@ from typing import Any
 import ipywidgets
 import pytest
 
-from numerous.apps._protocol import PROTOCOL_VERSION, ProtocolError, parse_hello, state_digest
+from numerous.apps._protocol import (
+    PROTOCOL_VERSION,
+    ProtocolError,
+    _numbered,
+    dumps,
+    parse_hello,
+    state_digest,
+)
 
 from ._auth_support import PAGE, env_provider, login
 from ._support import TestClient, config_of, make_app, ws_message
@@ -169,3 +178,25 @@ async def test_held_sessions_are_let_go_when_they_close() -> None:
     await asyncio.sleep(0.05)
     assert manager._held == {}  # noqa: SLF001 - nothing kept for sessions that are gone
     assert manager.claim("o" * 32, "/") is None
+
+
+def test_a_states_references_are_numbered_the_same_in_its_text_as_in_its_value() -> None:
+    """The digest numbers references in the JSON text (fast for big states); where the text
+    cannot say what a string is, the value is walked. Both give the walk's digest."""
+    def walked(state: dict[str, Any]) -> tuple[str, list[str]]:
+        ids: list[str] = []
+        text = dumps(_numbered(state, ids))
+        digest = hashlib.blake2b(text.encode(), digest_size=12).digest()
+        return base64.urlsafe_b64encode(digest).decode(), ids
+
+    ref = "IPY_MODEL_"
+    states = [
+        {"children": [f"{ref}b", f"{ref}a", f"{ref}b"], "layout": f"{ref}c",
+         "points": [{"x": i, "y": -i} for i in range(1000)]},
+        {"nested": {"deep": [[f"{ref}z"]], "n": 1}, "text": "a note about IPY_MODEL_s"},
+        {f"{ref}key": f"{ref}v", "s": f'{ref}with"quote', "t": f"x{ref}y"},  # the walk decides
+        {"plain": [1, 2.5, None, True, "é"]},
+    ]
+    for state in states:
+        assert state_digest(state) == walked(state)
+    assert state_digest(states[0])[1] == ["b", "a", "c"]  # type: ignore[index]
