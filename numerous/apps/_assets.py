@@ -191,7 +191,8 @@ class ClientFiles:
             asset.etag = f'"{self.version}"'
         early = self.files.get("early.js")
         self.early_script = early.body.decode().strip() if early else ""
-        """Put inline in every page (`_app._body`): opens the WebSocket while the client loads."""
+        """Put first in every page's head (`_app._early_script`): opens the WebSocket while the
+        client loads."""
         self.early_hash = "'sha256-{}'".format(
             base64.b64encode(hashlib.sha256(self.early_script.encode()).digest()).decode())
         """The early script's source expression for the page's Content-Security-Policy."""

@@ -5,8 +5,9 @@ Python file in the folder changes, the module is executed again; a template or s
 needs no new code. Every open page is told: after a template or static change it reloads;
 after new code whose page is unchanged it swaps the new app's widgets in without reloading.
 Either way the values the user had put into widgets are carried over to the new session of
-the same browser, for every widget key that still exists. A file that fails to load leaves the server running: open pages show the
-traceback over the app, new page loads get an error page, and the next good save recovers.
+the same browser, for every widget key that still exists. A file that fails to load leaves
+the server running: open pages show the traceback over the app, new page loads get an error
+page, and the next good save recovers.
 """
 
 from __future__ import annotations
