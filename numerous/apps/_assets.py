@@ -181,7 +181,7 @@ class ClientFiles:
         files = sorted([*directory.glob("*.js"), *directory.glob("*.js.map")])
         self.files = {
             path.name: Asset(path.read_bytes(), _MEDIA_TYPES[path.suffix[1:]], "")
-            for path in files
+            for path in files if path.name != _EARLY
         }
         digest = hashlib.sha256()
         for name, asset in self.files.items():
@@ -189,8 +189,8 @@ class ClientFiles:
         self.version = digest.hexdigest()[:16]
         for asset in self.files.values():
             asset.etag = f'"{self.version}"'
-        early = self.files.get("early.js")
-        self.early_script = early.body.decode().strip() if early else ""
+        early = directory / _EARLY
+        self.early_script = early.read_text().strip() if early.exists() else ""
         """Put first in every page's head (`_app._early_script`): opens the WebSocket while the
         client loads."""
         self.early_hash = "'sha256-{}'".format(
@@ -202,6 +202,9 @@ class ClientFiles:
             return None
         return self.files.get(name)
 
+
+_EARLY = "early.js"
+"""The script each page carries inline (built from numerous/js/early.js); never served."""
 
 _client: ClientFiles | None = None
 

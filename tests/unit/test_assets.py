@@ -144,6 +144,8 @@ def test_client_files_are_versioned_by_their_contents(tmp_path: Path) -> None:
 def test_the_real_client_is_one_module_per_entry_with_its_source_map() -> None:
     client = ClientFiles()
     assert set(client.files) == {"main.js", "main.js.map", "auth.js", "auth.js.map"}
+    # The page's inline script is read, not served: pages carry it (security test).
+    assert client.early_script.startswith("(()=>{") and "numerous-config" in client.early_script
     for entry in ("main.js", "auth.js"):
         code = client.files[entry].body.decode()
         # One request loads the whole entry: nothing in it imports another client file.
