@@ -47,7 +47,7 @@ from ._socket import serve_connection
 from ._store import PREFIX_ENV, STORE_ENV, SessionStore, store_extension
 from ._templating import TemplateProblem, json_script
 from ._urlstate import apply_query
-from ._widgets import share_trait_subclasses, widget_by_id
+from ._widgets import share_trait_subclasses, skip_buffer_walks, widget_by_id
 from .agent import agent_extension
 from .auth import auth_extension
 from .ops import (
@@ -314,6 +314,7 @@ def _core_routes(runtime: AppRuntime) -> list[BaseRoute]:
     _comm.install()
     _output.install()
     share_trait_subclasses()
+    skip_buffer_walks()
     main = Page("/", runtime.settings.template)
     return [
         *(Route(page.path, _page_route(runtime, page), methods=["GET"])

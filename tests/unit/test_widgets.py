@@ -9,7 +9,9 @@ from typing import Any
 
 import anywidget
 import traitlets
+from ipywidgets.widgets import widget as ipywidgets_widget
 
+from numerous.apps import _widgets
 from numerous.apps._widgets import (
     from_json,
     invalid_value,
@@ -17,13 +19,14 @@ from numerous.apps._widgets import (
     set_quietly,
     share_trait_subclasses,
     settable_from_browser,
+    skip_buffer_walks,
     widget_by_id,
     with_buffers,
 )
 
 PACKAGE = Path(__file__).parents[2] / "numerous"
-PRIVATE = re.compile(r"\b(_instances|_put_buffers|_msg_callbacks|_trait_from_json|"
-                     r"_trait_values)\b|\._validate\(")
+PRIVATE = re.compile(r"\b(_instances|_put_buffers|_remove_buffers|_msg_callbacks|"
+                     r"_trait_from_json|_trait_values)\b|\._validate\(")
 
 
 class Counter(anywidget.AnyWidget):
@@ -121,3 +124,31 @@ def test_a_class_whose_code_differs_gets_its_own_subclass() -> None:
 
     assert type(Other()) is type(Other()) and type(Other()) is not type(Counter())
     assert Other()._esm != Counter()._esm  # noqa: SLF001
+
+
+def test_a_state_without_binary_values_is_sent_as_it_is_and_one_with_them_as_ipywidgets_would(
+        ) -> None:
+
+
+    skip_buffer_walks()
+    assert ipywidgets_widget._remove_buffers is _widgets._remove_buffers
+    ipywidgets_own = _widgets._separate_all_buffers
+    plain = {"data": {"datasets": [{"data": [{"x": i, "y": -i} for i in range(100)]}]},
+             "t": (1, "a", None, 2.5, True)}
+    assert _widgets._remove_buffers(plain) == (plain, [], [])
+    assert _widgets._remove_buffers(plain)[0] is plain
+    binary = [
+        {"a": [1, {"b": memoryview(b"xy")}], "c": "s"},
+        {"x": b"raw", "y": [bytearray(b"z"), (1, b"t")], "z": {"deep": {"n": 1}}},
+        [0, [b"in a list"]],
+    ]
+    for state in binary:
+        assert _widgets._remove_buffers(state) == ipywidgets_own(state)
+    widget = Counter()
+    try:  # the widget's own messages go through it
+        sent: list[Any] = []
+        widget._send = lambda msg, buffers=None: sent.append((msg, buffers))  # type: ignore
+        widget.value = 3
+        assert sent == [({"method": "update", "state": {"value": 3}, "buffer_paths": []}, [])]
+    finally:
+        widget.close()
