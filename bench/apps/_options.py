@@ -30,7 +30,17 @@ def app_options(create_app: Any) -> dict[str, Any]:
                                               max_new_sessions_per_minute=None)
     if "metrics" in parameters:  # NUMEROUS_BENCH_METRICS=1: the cost of Prometheus metrics
         options["metrics"] = os.environ.get("NUMEROUS_BENCH_METRICS", "0") == "1"
+    if os.environ.get("NUMEROUS_BENCH_EARLY") == "0":
+        without_early_socket()
     return options
+
+
+def without_early_socket() -> None:
+    """NUMEROUS_BENCH_EARLY=0: pages without the inline script that opens the WebSocket before
+    the client loads (bench/page_ab.py measures what it is worth)."""
+    from numerous.apps import _assets
+
+    _assets.client_files().early_script = ""
 
 
 def watch_collections() -> None:

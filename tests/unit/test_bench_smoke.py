@@ -102,3 +102,20 @@ def test_two_settings_side_by_side_click_in_turn(tmp_path: Path) -> None:
         assert figures["cpu_ms_per_click"] >= 0  # (clock ticks: 0 for a handful of clicks)
     assert set(on["vs_off"]) == {"p50", "p99", "cpu_ms_per_click"} and "vs_off" not in off
     assert (tmp_path / "results.json").exists()
+
+
+def test_page_loads_of_two_settings_side_by_side(tmp_path: Path) -> None:
+    """bench/page_ab.py: one Chromium loads each server's page in turn, cold then warm, and
+    NUMEROUS_BENCH_EARLY=0 serves pages without the early socket's inline script."""
+    import httpx
+
+    from bench import page_ab
+
+    with servers.Server(servers.ours(), "counter", tmp_path / "plain.log",
+                        env={"NUMEROUS_BENCH_EARLY": "0"}) as plain:
+        assert "<script>" not in httpx.get(plain.page_url).text
+    found = page_ab.compare({"early": {}, "plain": {"NUMEROUS_BENCH_EARLY": "0"}}, 1, tmp_path)
+    for name in ("early", "plain"):
+        assert found[name]["tti_cold_ms"]["n"] == 1 and found[name]["tti_warm_ms"]["n"] == 1
+    assert set(found["plain"]["vs_early"]) == {"tti_cold_ms", "tti_warm_ms"}
+    assert (tmp_path / "results.json").exists()
