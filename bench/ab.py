@@ -65,19 +65,29 @@ def add_arguments(parser: argparse.ArgumentParser, out: str) -> None:
                              "(fewer scheduling differences between the server processes)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """`--config NAME:VAR=V,...`, repeated (read with `configs`)."""
     parser.add_argument("--config", action="append", required=True, metavar="NAME:VAR=V,...",
                         help="a server configuration: a name and its environment; the first "
                              "is the baseline")
+
+
+def configs(options: list[str]) -> dict[str, dict[str, str]]:
+    """The `--config` options as name -> environment, in the order given."""
+    found = {}
+    for option in options:
+        name, _, assignments = option.partition(":")
+        found[name] = dict(a.split("=", 1) for a in assignments.split(",") if a)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_config_argument(parser)
     add_arguments(parser, "bench/results/ab")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    configs = {}
-    for option in args.config:
-        name, _, assignments = option.partition(":")
-        configs[name] = dict(a.split("=", 1) for a in assignments.split(",") if a)
-    compare(configs, args)
+    compare(configs(args.config), args)
 
 
 if __name__ == "__main__":

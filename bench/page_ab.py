@@ -20,7 +20,7 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/page_ab.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import browser, servers  # noqa: E402
+from bench import ab, browser, servers  # noqa: E402
 from bench.run import template_keys  # noqa: E402
 from bench.stats import summary  # noqa: E402
 
@@ -59,21 +59,16 @@ def compare(configs: dict[str, dict[str, str]], rounds: int, out: Path, app: str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", action="append", required=True, metavar="NAME:VAR=V,...",
-                        help="a server configuration: a name and its environment; the first "
-                             "is the baseline")
+    ab.add_config_argument(parser)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--app", default="counter")
     parser.add_argument("--out", type=Path, default=Path("bench/results/page-ab"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    configs = {}
-    for option in args.config:
-        name, _, assignments = option.partition(":")
-        configs[name] = dict(a.split("=", 1) for a in assignments.split(",") if a)
-    for name, figures in compare(configs, args.rounds, args.out, args.app).items():
+    chosen = ab.configs(args.config)
+    for name, figures in compare(chosen, args.rounds, args.out, args.app).items():
         print(name, "cold p50", figures["tti_cold_ms"]["p50"], "ms, warm p50",
-              figures["tti_warm_ms"]["p50"], "ms", figures.get(f"vs_{next(iter(configs))}", ""))
+              figures["tti_warm_ms"]["p50"], "ms", figures.get(f"vs_{next(iter(chosen))}", ""))
 
 
 if __name__ == "__main__":

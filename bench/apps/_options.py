@@ -40,7 +40,8 @@ def without_early_socket() -> None:
     the client loads (bench/page_ab.py measures what it is worth)."""
     from numerous.apps import _assets
 
-    _assets.client_files().early_script = ""
+    client = _assets.client_files()
+    client.early_script = client.early_element = ""
 
 
 def watch_collections() -> None:

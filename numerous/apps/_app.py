@@ -407,7 +407,7 @@ async def _render_page(runtime: AppRuntime, request: Request, token: str,
         classic = _classic_assets(base, every, (preloads, assets), served)
         html = runtime.templates.render_page(
             widgets, head=_head(runtime, request, preloads),
-            head_start=_early_script(),
+            head_start=client_files().early_element,
             body=_body(runtime, base, session.id, widgets, assets, context, classic),
             context={"base": base, "page": context, "page_url": context.url},
             template=page.template)
@@ -590,12 +590,6 @@ def _widget_assets(base: str, placed: Any, every: list[Any],
 
     placed = list(placed)
     return collect(placed), collect([*placed, *every])
-
-
-def _early_script() -> str:
-    """The inline script that opens the page's WebSocket while the client loads (early.js)."""
-    early = client_files().early_script
-    return f"<script>{early}</script>" if early else ""
 
 
 def _body(runtime: AppRuntime, base: str, session_id: str, widgets: dict[str, Any],

@@ -191,7 +191,8 @@ class ClientFiles:
             asset.etag = f'"{self.version}"'
         early = directory / _EARLY
         self.early_script = early.read_text().strip() if early.exists() else ""
-        """Put first in every page's head (`_app._early_script`): opens the WebSocket while the
+        self.early_element = f"<script>{self.early_script}</script>" if self.early_script else ""
+        """Put first in every page's head (`early_element`): opens the WebSocket while the
         client loads."""
         self.early_hash = "'sha256-{}'".format(
             base64.b64encode(hashlib.sha256(self.early_script.encode()).digest()).decode())
